@@ -1,0 +1,61 @@
+//! The [`Executor`] trait: what code generic over "a pool that runs closures" may rely on.
+
+use std::future::Future;
+
+use crate::stats::PoolStats;
+use crate::task::Task;
+
+/// A pool that runs synchronous closures: Python's `Executor`, implemented by
+/// [`BlockingPool`](crate::BlockingPool) and [`CpuPool`](crate::CpuPool).
+///
+/// Write code against it to let callers choose where work runs; the map streams of
+/// `futurepool-stream` are built on it.
+///
+/// # Examples
+///
+/// ```
+/// use futurepool_core::{CpuPool, Executor, Task};
+///
+/// fn checksums<E: Executor>(pool: &E, blocks: Vec<Vec<u8>>) -> Vec<Task<u32>> {
+///     blocks
+///         .into_iter()
+///         .map(|block| pool.submit(move || block.iter().map(|&b| u32::from(b)).sum()))
+///         .collect()
+/// }
+///
+/// let pool = CpuPool::builder().max_workers(2).build().unwrap();
+/// let tasks = checksums(&pool, vec![vec![1, 2], vec![3]]);
+/// let sums: Vec<u32> = tasks.into_iter().map(|t| t.blocking_wait().unwrap()).collect();
+/// assert_eq!(sums, [3, 3]);
+/// ```
+pub trait Executor: Clone + Send + Sync + 'static {
+    /// Submits a closure; see the pools' own `submit` for the full contract.
+    fn submit<F, T>(&self, f: F) -> Task<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static;
+
+    /// The most closures the pool runs at once.
+    fn max_workers(&self) -> usize;
+
+    /// Whether the pool was shut down.
+    fn is_shutdown(&self) -> bool;
+
+    /// A snapshot of the pool's task counters.
+    fn stats(&self) -> PoolStats;
+
+    /// The pool's name.
+    fn name(&self) -> &str;
+
+    /// Whether adapters should batch many tiny items into one task (`true` for
+    /// [`CpuPool`](crate::CpuPool), whose items are usually short computations; `false` for
+    /// [`BlockingPool`](crate::BlockingPool), whose items wait on I/O and must not queue behind
+    /// each other).
+    fn prefers_batching(&self) -> bool;
+
+    /// Stops accepting work; completes when queued and running tasks have finished.
+    fn shutdown(&self) -> impl Future<Output = ()> + Send + 'static;
+
+    /// Stops accepting work and cancels queued tasks; completes when running ones returned.
+    fn shutdown_now(&self) -> impl Future<Output = ()> + Send + 'static;
+}

@@ -1,0 +1,243 @@
+//! What every pool shares: its name, counters, shutdown state, bounded-queue room, and the
+//! code that turns a closure or future into a queued job with its [`Task`].
+
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+
+use futures_util::FutureExt;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
+
+use crate::error::TaskError;
+use crate::stats::{Counters, Move, PoolStats};
+use crate::task::{Guard, Inner, Task};
+
+/// A queued closure: runs the task, or, when dropped unrun, cancels it.
+pub(crate) type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// A queued future: runs the task when awaited, or, when dropped unrun, cancels it.
+pub(crate) type AsyncJob = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// Why a pool refused a submission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    Full,
+    Shutdown,
+}
+
+impl Refusal {
+    fn error(self) -> TaskError {
+        match self {
+            Self::Full => TaskError::rejected(),
+            Self::Shutdown => TaskError::shutdown(),
+        }
+    }
+}
+
+/// State common to all pools.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) name: Arc<str>,
+    pub(crate) counters: Arc<Counters>,
+    /// Counts jobs not yet finished; `shutdown` waits for it to drain.
+    pub(crate) tracker: TaskTracker,
+    /// Triggered by `shutdown_now`: parent of every cooperative task's token.
+    pub(crate) kill: CancellationToken,
+    closed: AtomicBool,
+    /// Places in the bounded queue, when the pool has one.
+    room: Option<Arc<Semaphore>>,
+}
+
+impl Shared {
+    pub(crate) fn new(name: Arc<str>, queue_capacity: Option<usize>) -> Self {
+        Self {
+            name,
+            counters: Arc::default(),
+            tracker: TaskTracker::new(),
+            kill: CancellationToken::new(),
+            closed: AtomicBool::new(false),
+            room: queue_capacity.map(|n| Arc::new(Semaphore::new(n))),
+        }
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn stats(&self) -> PoolStats {
+        self.counters.snapshot()
+    }
+
+    /// Stops accepting work. Returns `false` if it was already stopped.
+    pub(crate) fn close(&self) -> bool {
+        let first = !self.closed.swap(true, Ordering::AcqRel);
+        if let Some(room) = &self.room {
+            room.close();
+        }
+        self.tracker.close();
+        first
+    }
+
+    /// Waits until every accepted job has finished or been dropped.
+    pub(crate) async fn drained(&self) {
+        self.tracker.wait().await;
+    }
+
+    /// Takes a place in the bounded queue without waiting.
+    pub(crate) fn try_reserve(&self) -> Result<Option<OwnedSemaphorePermit>, Refusal> {
+        if self.is_shutdown() {
+            return Err(Refusal::Shutdown);
+        }
+        match &self.room {
+            None => Ok(None),
+            Some(room) => match Arc::clone(room).try_acquire_owned() {
+                Ok(permit) => Ok(Some(permit)),
+                Err(TryAcquireError::NoPermits) => Err(Refusal::Full),
+                Err(TryAcquireError::Closed) => Err(Refusal::Shutdown),
+            },
+        }
+    }
+
+    /// Takes a place in the bounded queue, waiting for one to free up.
+    pub(crate) async fn reserve(&self) -> Result<Option<OwnedSemaphorePermit>, Refusal> {
+        if self.is_shutdown() {
+            return Err(Refusal::Shutdown);
+        }
+        match &self.room {
+            None => Ok(None),
+            Some(room) => Arc::clone(room)
+                .acquire_owned()
+                .await
+                .map(Some)
+                .map_err(|_| Refusal::Shutdown),
+        }
+    }
+
+    /// A task that failed to be submitted.
+    pub(crate) fn refused<T>(&self, why: Refusal) -> Task<T> {
+        self.counters.record(Move::Rejected);
+        Task::ready(Err(why.error()))
+    }
+
+    /// Wraps `f` into a [`Job`] and hands it to `dispatch`; the returned [`Task`] resolves to
+    /// its outcome.
+    pub(crate) fn closure_task<F, T>(
+        &self,
+        f: F,
+        permit: Option<OwnedSemaphorePermit>,
+        token: Option<CancellationToken>,
+        dispatch: impl FnOnce(Job) -> Result<(), Job>,
+    ) -> Task<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let cooperative = token.is_some();
+        let inner = Inner::queued(&self.counters, cooperative, token, permit);
+        let guard = Guard(Arc::clone(&inner));
+        let tracked = self.tracker.token();
+        let pool = Arc::clone(&self.name);
+        let job: Job = Box::new(move || {
+            let _tracked = tracked;
+            let guard = guard;
+            let inner = &guard.0;
+            if !inner.start() {
+                return;
+            }
+            let span = tracing::debug_span!("task", pool = &*pool, task_id = inner.id().as_u64());
+            let _entered = span.enter();
+            match catch_unwind(AssertUnwindSafe(f)) {
+                // A cooperative task told to stop delivers no value: its result may be partial.
+                Ok(_) if inner.token().is_some_and(CancellationToken::is_cancelled) => {
+                    inner.cancel(true);
+                }
+                Ok(value) => inner.finish(Ok(value)),
+                Err(panic) => inner.finish(Err(TaskError::from_panic(panic).with_task_id(inner.id()))),
+            }
+        });
+        self.dispatch(inner, job, dispatch)
+    }
+
+    /// Wraps `fut` into an [`AsyncJob`] and hands it to `dispatch`.
+    pub(crate) fn future_task<Fut>(
+        &self,
+        fut: Fut,
+        permit: Option<OwnedSemaphorePermit>,
+        dispatch: impl FnOnce(AsyncJob) -> Result<(), AsyncJob>,
+    ) -> Task<Fut::Output>
+    where
+        Fut: Future + Send + 'static,
+        Fut::Output: Send + 'static,
+    {
+        let inner = Inner::queued(&self.counters, true, None, permit);
+        let guard = Guard(Arc::clone(&inner));
+        let tracked = self.tracker.token();
+        let pool = Arc::clone(&self.name);
+        let job: AsyncJob = Box::pin(async move {
+            let _tracked = tracked;
+            let guard = guard;
+            let inner = &guard.0;
+            if !inner.start() {
+                return;
+            }
+            let span = tracing::debug_span!("task", pool = &*pool, task_id = inner.id().as_u64());
+            let outcome = Interruptible {
+                inner,
+                fut: AssertUnwindSafe(fut).catch_unwind(),
+            }
+            .instrument(span)
+            .await;
+            match outcome {
+                Some(Ok(value)) => inner.finish(Ok(value)),
+                Some(Err(panic)) => {
+                    inner.finish(Err(TaskError::from_panic(panic).with_task_id(inner.id())));
+                }
+                // Cancelled: the task already resolved, and the future is dropped here.
+                None => {}
+            }
+        });
+        self.dispatch(inner, job, dispatch)
+    }
+
+    fn dispatch<T, J>(
+        &self,
+        inner: Arc<Inner<T>>,
+        job: J,
+        dispatch: impl FnOnce(J) -> Result<(), J>,
+    ) -> Task<T> {
+        if let Err(job) = dispatch(job) {
+            // The pool shut down between the check and the push.
+            inner.refuse(TaskError::shutdown());
+            drop(job);
+        }
+        Task::new(inner)
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Polls a task's future until it finishes or the task is cancelled (`None`).
+    struct Interruptible<'a, T, F> {
+        inner: &'a Inner<T>,
+        #[pin]
+        fut: F,
+    }
+}
+
+impl<T, F: Future> Future for Interruptible<'_, T, F> {
+    type Output = Option<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        this.inner.register_runner(cx.waker());
+        if this.inner.is_cancelled() {
+            return Poll::Ready(None);
+        }
+        this.fut.poll(cx).map(Some)
+    }
+}

@@ -1,0 +1,51 @@
+//! futurepool: Python's `concurrent.futures`, rebuilt async-native for Rust on Tokio.
+//!
+//! - [`BlockingPool`] runs blocking closures on Tokio's blocking threads (`ThreadPoolExecutor`).
+//! - [`CpuPool`] runs CPU-bound closures on dedicated threads that never starve the async
+//!   runtime (`ProcessPoolExecutor`).
+//! - [`AsyncPool`] runs futures on the runtime with a concurrency limit.
+//!
+//! Every `submit` returns one handle type, [`Task<T>`]: await it, cancel it, ask if it is done.
+//! The completion side (`as_completed`, `wait`, ordered and unordered `map` streams) lives in
+//! the same prelude.
+//!
+//! # Examples
+//!
+//! ```
+//! use futurepool::prelude::*;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let cpu = CpuPool::builder().max_workers(2).build().unwrap();
+//! let tasks: Vec<Task<u64>> = (1..=5u64).map(|n| cpu.submit(move || n * n)).collect();
+//! let mut total = 0;
+//! for task in tasks {
+//!     total += task.await.unwrap();
+//! }
+//! assert_eq!(total, 55);
+//! # }
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub use futurepool_core::*;
+pub use futurepool_stream::*;
+
+/// Everything a user of futurepool needs, for `use futurepool::prelude::*;`.
+///
+/// # Examples
+///
+/// ```
+/// use futurepool::prelude::*;
+///
+/// let pool = CpuPool::builder().max_workers(1).build().unwrap();
+/// assert_eq!(pool.submit(|| 1 + 1).blocking_wait().unwrap(), 2);
+/// ```
+pub mod prelude {
+    pub use futurepool_core::{
+        AsyncPool, AsyncPoolBuilder, BlockingPool, BlockingPoolBuilder, BuildError,
+        CancellationToken, CpuPool, CpuPoolBuilder, Executor, PoolStats, Task, TaskError,
+        TaskErrorKind, TaskId, TrySubmitError,
+    };
+    pub use futures_util::{FutureExt as _, StreamExt as _};
+}
