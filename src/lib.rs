@@ -47,5 +47,9 @@ pub mod prelude {
         CancellationToken, CpuPool, CpuPoolBuilder, Executor, PoolStats, Task, TaskError,
         TaskErrorKind, TaskId, TrySubmitError,
     };
+    pub use futurepool_stream::{
+        AsyncPoolMapExt, ExecutorMapExt, ReturnWhen, Waited, as_completed, as_completed_timeout,
+        wait, wait_timeout, wait_with,
+    };
     pub use futures_util::{FutureExt as _, StreamExt as _};
 }

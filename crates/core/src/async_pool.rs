@@ -344,6 +344,13 @@ async fn work(inner: Arc<Inner>, mut job: AsyncJob) {
     }
 }
 
+/// The same as [`AsyncPool::new`], including when it panics.
+impl Default for AsyncPool {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl fmt::Debug for AsyncPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsyncPool")
@@ -473,7 +480,7 @@ impl AsyncPoolBuilder {
         let name: Arc<str> = self.name.as_deref().unwrap_or("async").into();
         Ok(AsyncPool {
             inner: Arc::new(Inner {
-                shared: Shared::new(name, self.queue_capacity),
+                shared: Shared::new(name, max, self.queue_capacity),
                 queue: WorkQueue::new(max),
                 handle,
             }),

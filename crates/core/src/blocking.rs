@@ -166,6 +166,13 @@ impl Inner {
 
 closure_pool_api!(BlockingPool, "BlockingPool::new()");
 
+/// The same as [`BlockingPool::new`], including when it panics.
+impl Default for BlockingPool {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl fmt::Debug for BlockingPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BlockingPool")
@@ -309,7 +316,7 @@ impl BlockingPoolBuilder {
         let name: Arc<str> = self.name.as_deref().unwrap_or("blocking").into();
         Ok(BlockingPool {
             inner: Arc::new(Inner {
-                shared: Shared::new(name, self.queue_capacity),
+                shared: Shared::new(name, max_workers, self.queue_capacity),
                 queue: WorkQueue::new(max_workers),
                 handle,
             }),

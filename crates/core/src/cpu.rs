@@ -233,6 +233,13 @@ impl Inner {
 
 closure_pool_api!(CpuPool, "CpuPool::new()");
 
+/// The same as [`CpuPool::new`], including when it panics.
+impl Default for CpuPool {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl fmt::Debug for CpuPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CpuPool")
@@ -412,7 +419,7 @@ impl CpuPoolBuilder {
             .unwrap_or_else(|| "futurepool-cpu".to_owned());
         let name: Arc<str> = self.name.as_deref().unwrap_or(&prefix).into();
         let inner = Arc::new(Inner {
-            shared: Shared::new(name, self.queue_capacity),
+            shared: Shared::new(name, max_workers, self.queue_capacity),
             state: Mutex::new(State {
                 jobs: VecDeque::new(),
                 idle: 0,

@@ -50,19 +50,24 @@ pub(crate) struct Shared {
     /// Triggered by `shutdown_now`: parent of every cooperative task's token.
     pub(crate) kill: CancellationToken,
     closed: AtomicBool,
-    /// Places in the bounded queue, when the pool has one.
+    /// Places for unfinished tasks, when the pool has a bounded queue.
     room: Option<Arc<Semaphore>>,
 }
 
 impl Shared {
-    pub(crate) fn new(name: Arc<str>, queue_capacity: Option<usize>) -> Self {
+    /// `queue_capacity` bounds the tasks waiting for one of `max_workers` workers.
+    pub(crate) fn new(name: Arc<str>, max_workers: usize, queue_capacity: Option<usize>) -> Self {
         Self {
             name,
             counters: Arc::default(),
             tracker: TaskTracker::new(),
             kill: CancellationToken::new(),
             closed: AtomicBool::new(false),
-            room: queue_capacity.map(|n| Arc::new(Semaphore::new(n))),
+            // Unfinished tasks are at most `max_workers` running plus `queue_capacity` waiting.
+            room: queue_capacity.map(|n| {
+                let places = max_workers.saturating_add(n).min(Semaphore::MAX_PERMITS);
+                Arc::new(Semaphore::new(places))
+            }),
         }
     }
 
@@ -158,7 +163,9 @@ impl Shared {
                     inner.cancel(true);
                 }
                 Ok(value) => inner.finish(Ok(value)),
-                Err(panic) => inner.finish(Err(TaskError::from_panic(panic).with_task_id(inner.id()))),
+                Err(panic) => {
+                    inner.finish(Err(TaskError::from_panic(panic).with_task_id(inner.id())))
+                }
             }
         });
         self.dispatch(inner, job, dispatch)

@@ -69,7 +69,8 @@ enum Slot<T> {
 
 struct Cell<T> {
     slot: Slot<T>,
-    /// A place in the pool's bounded queue, given back when the task starts or is cancelled.
+    /// A place in the pool's bounded queue, given back when the job ends (or the task is
+    /// cancelled before it starts).
     permit: Option<OwnedSemaphorePermit>,
 }
 
@@ -145,8 +146,6 @@ impl<T> Inner<T> {
             return false;
         }
         self.record(Move::Started);
-        let permit = self.lock().permit.take();
-        drop(permit);
         true
     }
 
@@ -161,7 +160,11 @@ impl<T> Inner<T> {
         {
             cell.slot = Slot::Ready(result);
             drop(cell);
-            self.record(if failed { Move::Failed } else { Move::Completed });
+            self.record(if failed {
+                Move::Failed
+            } else {
+                Move::Completed
+            });
             self.waker.wake();
         }
     }
@@ -206,7 +209,12 @@ impl<T> Inner<T> {
             }
         };
         cell.slot = Slot::Ready(Err(TaskError::cancelled().with_task_id(self.id)));
-        let permit = cell.permit.take();
+        // A running job keeps its place until it actually ends (see `Guard`).
+        let permit = if from == QUEUED {
+            cell.permit.take()
+        } else {
+            None
+        };
         drop(cell);
         drop(permit);
         self.record(if from == QUEUED {
@@ -228,8 +236,9 @@ impl<T> Inner<T> {
     }
 }
 
-/// Cancels the task if its job is dropped before delivering an outcome, so that no [`Task`] is
-/// left waiting forever (for example when the runtime shuts down with the job still queued).
+/// Ends a job: gives back its place in the bounded queue, and cancels the task if the job is
+/// dropped before delivering an outcome, so that no [`Task`] is left waiting forever (for
+/// example when the runtime shuts down with the job still queued).
 pub(crate) struct Guard<T>(pub(crate) Arc<Inner<T>>);
 
 impl<T> Drop for Guard<T> {
@@ -237,6 +246,8 @@ impl<T> Drop for Guard<T> {
         if self.0.state.load(Ordering::Acquire) < DONE {
             self.0.cancel(true);
         }
+        let permit = self.0.lock().permit.take();
+        drop(permit);
     }
 }
 
