@@ -1,11 +1,13 @@
 //! [`CpuPool`]: CPU-bound closures on dedicated OS threads that never run on, or starve, the
 //! async runtime. Python's `ProcessPoolExecutor`, without processes.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+
+use crossbeam_deque::{Injector, Steal};
 
 use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
@@ -68,18 +70,20 @@ impl Drop for Handle {
 
 struct Inner {
     shared: Shared,
-    state: Mutex<State>,
+    jobs: Injector<Job>,
+    /// Threads asleep on `work_ready`; a push takes the lock to wake one only when there are.
+    sleepers: AtomicUsize,
+    sleep: Mutex<()>,
     work_ready: Condvar,
+    closed: AtomicBool,
+    /// Threads still taking jobs; the last one to exit drops jobs that arrived too late.
+    alive: AtomicUsize,
     threads: TaskTracker,
     max_workers: usize,
 }
 
-struct State {
-    jobs: VecDeque<Job>,
-    /// Workers blocked waiting for a job.
-    idle: usize,
-    closed: bool,
-}
+/// How many times an idle thread looks for work before it sleeps.
+const SPIN_ROUNDS: u32 = 64;
 
 impl CpuPool {
     const PREFERS_BATCHING: bool = true;
@@ -153,8 +157,7 @@ impl CpuPool {
     }
 
     fn drop_queued(&self) {
-        let jobs = std::mem::take(&mut self.handle.inner.lock().jobs);
-        drop(jobs);
+        drop(self.handle.inner.take_jobs());
     }
 
     fn stopped(&self) -> impl Future<Output = ()> + Send + 'static {
@@ -167,66 +170,105 @@ impl CpuPool {
 }
 
 impl Inner {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     fn push(&self, job: Job) -> Result<(), Job> {
-        let mut state = self.lock();
-        if state.closed {
+        if self.closed.load(Ordering::SeqCst) {
             return Err(job);
         }
-        state.jobs.push_back(job);
-        let wake = state.idle > 0;
-        drop(state);
-        if wake {
+        self.jobs.push(job);
+        fence(Ordering::SeqCst);
+        if self.alive.load(Ordering::SeqCst) == 0 {
+            // Shut down meanwhile, and every thread is gone: nobody would run it.
+            drop(self.take_jobs());
+        } else if self.sleepers.load(Ordering::SeqCst) > 0 {
+            let _sleep = self.sleep.lock().unwrap_or_else(PoisonError::into_inner);
             self.work_ready.notify_one();
         }
         Ok(())
     }
 
+    fn steal(&self) -> Option<Job> {
+        loop {
+            match self.jobs.steal() {
+                Steal::Success(job) => return Some(job),
+                Steal::Empty => return None,
+                Steal::Retry => {}
+            }
+        }
+    }
+
     /// The next job, waiting for one; `None` once the pool is closed and the queue empty.
     fn next(&self) -> Option<Job> {
-        let mut state = self.lock();
         loop {
-            if let Some(job) = state.jobs.pop_front() {
+            if let Some(job) = self.steal() {
                 return Some(job);
             }
-            if state.closed {
+            // Work often arrives in bursts: look for it a little before going to sleep, which
+            // saves a wake-up system call per task.
+            for round in 0..SPIN_ROUNDS {
+                if !self.jobs.is_empty() || self.closed.load(Ordering::Relaxed) {
+                    break;
+                }
+                if round < SPIN_ROUNDS / 2 {
+                    std::hint::spin_loop();
+                } else {
+                    std::thread::yield_now();
+                }
+            }
+            if let Some(job) = self.steal() {
+                return Some(job);
+            }
+            if self.closed.load(Ordering::SeqCst) {
                 return None;
             }
-            state.idle += 1;
-            state = self
-                .work_ready
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
-            state.idle -= 1;
+            let sleep = self.sleep.lock().unwrap_or_else(PoisonError::into_inner);
+            self.sleepers.fetch_add(1, Ordering::SeqCst);
+            fence(Ordering::SeqCst);
+            let sleep = if self.jobs.is_empty() && !self.closed.load(Ordering::SeqCst) {
+                self.work_ready
+                    .wait(sleep)
+                    .unwrap_or_else(PoisonError::into_inner)
+            } else {
+                sleep
+            };
+            self.sleepers.fetch_sub(1, Ordering::SeqCst);
+            drop(sleep);
         }
+    }
+
+    /// Removes every queued job (to be dropped, which cancels them).
+    fn take_jobs(&self) -> Vec<Job> {
+        std::iter::from_fn(|| self.steal()).collect()
     }
 
     /// Refuses new jobs and wakes every thread so that it exits once the queue is empty.
     fn close(&self) {
         self.shared.close();
-        self.lock().closed = true;
+        self.closed.store(true, Ordering::SeqCst);
+        let _sleep = self.sleep.lock().unwrap_or_else(PoisonError::into_inner);
         self.work_ready.notify_all();
     }
 
     /// A worker thread's life.
     fn work(&self, on_start: Option<StartHook>, _alive: TaskTrackerToken) {
-        if let Some(hook) = on_start {
-            if catch_unwind(AssertUnwindSafe(|| hook())).is_err() {
-                tracing::error!(
-                    pool = &*self.shared.name,
-                    "on_thread_start panicked; the pool shuts down and cancels its queued tasks"
-                );
-                self.close();
-                let jobs = std::mem::take(&mut self.lock().jobs);
-                drop(jobs);
-                return;
+        let started = match on_start {
+            Some(hook) => catch_unwind(AssertUnwindSafe(|| hook())).is_ok(),
+            None => true,
+        };
+        if started {
+            while let Some(job) = self.next() {
+                job();
             }
+        } else {
+            tracing::error!(
+                pool = &*self.shared.name,
+                "on_thread_start panicked; the pool shuts down and cancels its queued tasks"
+            );
+            self.close();
+            drop(self.take_jobs());
         }
-        while let Some(job) = self.next() {
-            job();
+        fence(Ordering::SeqCst);
+        if self.alive.fetch_sub(1, Ordering::SeqCst) == 1 {
+            drop(self.take_jobs());
         }
     }
 }
@@ -255,7 +297,7 @@ impl fmt::Debug for CpuPool {
 /// # Examples
 ///
 /// ```
-/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 /// use std::sync::Arc;
 ///
 /// let started = Arc::new(AtomicUsize::new(0));
@@ -420,12 +462,12 @@ impl CpuPoolBuilder {
         let name: Arc<str> = self.name.as_deref().unwrap_or(&prefix).into();
         let inner = Arc::new(Inner {
             shared: Shared::new(name, max_workers, self.queue_capacity),
-            state: Mutex::new(State {
-                jobs: VecDeque::new(),
-                idle: 0,
-                closed: false,
-            }),
+            jobs: Injector::new(),
+            sleepers: AtomicUsize::new(0),
+            sleep: Mutex::new(()),
             work_ready: Condvar::new(),
+            closed: AtomicBool::new(false),
+            alive: AtomicUsize::new(0),
             threads: TaskTracker::new(),
             max_workers,
         });
@@ -437,7 +479,9 @@ impl CpuPoolBuilder {
             let worker = Arc::clone(&inner);
             let on_start = self.on_thread_start.clone();
             let alive = inner.threads.token();
+            inner.alive.fetch_add(1, Ordering::SeqCst);
             if let Err(e) = thread.spawn(move || worker.work(on_start, alive)) {
+                inner.alive.fetch_sub(1, Ordering::SeqCst);
                 inner.close();
                 inner.threads.close();
                 return Err(BuildError::new(format!(

@@ -11,7 +11,6 @@ use std::task::{Context, Poll};
 use futures_util::FutureExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::error::TaskError;
@@ -45,8 +44,6 @@ impl Refusal {
 pub(crate) struct Shared {
     pub(crate) name: Arc<str>,
     pub(crate) counters: Arc<Counters>,
-    /// Counts jobs not yet finished; `shutdown` waits for it to drain.
-    pub(crate) tracker: TaskTracker,
     /// Triggered by `shutdown_now`: parent of every cooperative task's token.
     pub(crate) kill: CancellationToken,
     closed: AtomicBool,
@@ -60,7 +57,6 @@ impl Shared {
         Self {
             name,
             counters: Arc::default(),
-            tracker: TaskTracker::new(),
             kill: CancellationToken::new(),
             closed: AtomicBool::new(false),
             // Unfinished tasks are at most `max_workers` running plus `queue_capacity` waiting.
@@ -85,13 +81,13 @@ impl Shared {
         if let Some(room) = &self.room {
             room.close();
         }
-        self.tracker.close();
+        self.counters.close();
         first
     }
 
     /// Waits until every accepted job has finished or been dropped.
     pub(crate) async fn drained(&self) {
-        self.tracker.wait().await;
+        self.counters.drained().await;
     }
 
     /// Takes a place in the bounded queue without waiting.
@@ -146,16 +142,13 @@ impl Shared {
         let cooperative = token.is_some();
         let inner = Inner::queued(&self.counters, cooperative, token, permit);
         let guard = Guard(Arc::clone(&inner));
-        let tracked = self.tracker.token();
-        let pool = Arc::clone(&self.name);
+        let span = self.span(&inner);
         let job: Job = Box::new(move || {
-            let _tracked = tracked;
             let guard = guard;
             let inner = &guard.0;
             if !inner.start() {
                 return;
             }
-            let span = tracing::debug_span!("task", pool = &*pool, task_id = inner.id().as_u64());
             let _entered = span.enter();
             match catch_unwind(AssertUnwindSafe(f)) {
                 // A cooperative task told to stop delivers no value: its result may be partial.
@@ -184,16 +177,13 @@ impl Shared {
     {
         let inner = Inner::queued(&self.counters, true, None, permit);
         let guard = Guard(Arc::clone(&inner));
-        let tracked = self.tracker.token();
-        let pool = Arc::clone(&self.name);
+        let span = self.span(&inner);
         let job: AsyncJob = Box::pin(async move {
-            let _tracked = tracked;
             let guard = guard;
             let inner = &guard.0;
             if !inner.start() {
                 return;
             }
-            let span = tracing::debug_span!("task", pool = &*pool, task_id = inner.id().as_u64());
             let outcome = Interruptible {
                 inner,
                 fut: AssertUnwindSafe(fut).catch_unwind(),
@@ -210,6 +200,12 @@ impl Shared {
             }
         });
         self.dispatch(inner, job, dispatch)
+    }
+
+    /// The `tracing` span a task runs in (made here, on the submitting thread, so that the
+    /// job carries no reference to the pool; free when no subscriber listens).
+    fn span<T>(&self, inner: &Inner<T>) -> tracing::Span {
+        tracing::debug_span!("task", pool = &*self.name, task_id = inner.id().as_u64())
     }
 
     fn dispatch<T, J>(

@@ -82,6 +82,8 @@ pub(crate) struct Inner<T> {
     /// cooperative closure (told through its token).
     interruptible: bool,
     token: Option<CancellationToken>,
+    /// Whether the task holds a place in a bounded queue (`Cell::permit`).
+    bounded: bool,
     cell: Mutex<Cell<T>>,
     /// Wakes whoever awaits the [`Task`].
     waker: AtomicWaker,
@@ -104,6 +106,7 @@ impl<T> Inner<T> {
             state: AtomicU8::new(QUEUED),
             interruptible,
             token,
+            bounded: permit.is_some(),
             cell: Mutex::new(Cell {
                 slot: Slot::Empty,
                 permit,
@@ -236,7 +239,8 @@ impl<T> Inner<T> {
     }
 }
 
-/// Ends a job: gives back its place in the bounded queue, and cancels the task if the job is
+/// Ends a job: gives back its place in the bounded queue, counts the job as ended (which
+/// `shutdown` waits for), and cancels the task if the job is
 /// dropped before delivering an outcome, so that no [`Task`] is left waiting forever (for
 /// example when the runtime shuts down with the job still queued).
 pub(crate) struct Guard<T>(pub(crate) Arc<Inner<T>>);
@@ -246,8 +250,13 @@ impl<T> Drop for Guard<T> {
         if self.0.state.load(Ordering::Acquire) < DONE {
             self.0.cancel(true);
         }
-        let permit = self.0.lock().permit.take();
-        drop(permit);
+        if self.0.bounded {
+            let permit = self.0.lock().permit.take();
+            drop(permit);
+        }
+        if let Some(counters) = &self.0.counters {
+            counters.job_ended();
+        }
     }
 }
 
@@ -307,6 +316,7 @@ impl<T> Task<T> {
             state: AtomicU8::new(state),
             interruptible: false,
             token: None,
+            bounded: false,
             cell: Mutex::new(Cell {
                 slot: Slot::Ready(result),
                 permit: None,
