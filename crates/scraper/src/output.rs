@@ -1,0 +1,313 @@
+//! Row writers (jsonl, csv, table) and the run summary.
+
+use crate::row::{ErrorKind, Row};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+use std::time::Duration;
+
+/// How rows are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One JSON object per line.
+    Jsonl,
+    /// Comma-separated values with a header line; null is an empty field.
+    Csv,
+    /// Aligned columns for people; long values are shortened.
+    Table,
+}
+
+/// The columns of every row, in output order.
+pub const COLUMNS: [&str; 9] = [
+    "url",
+    "final_url",
+    "status",
+    "bytes",
+    "elapsed_ms",
+    "attempts",
+    "error",
+    "content_type",
+    "title",
+];
+
+/// The extra columns of crawl rows.
+pub const CRAWL_COLUMNS: [&str; 2] = ["depth", "links"];
+
+/// Writes rows one at a time to any `Write`, flushing each so output streams as rows complete.
+///
+/// ```
+/// use futurepool_scraper::{output::{Format, RowWriter}, Row};
+/// let mut out = Vec::new();
+/// let mut w = RowWriter::new(&mut out, Format::Csv, false);
+/// let mut row = Row::new("http://a/");
+/// row.status = Some(200);
+/// w.write(&row).unwrap();
+/// w.into_inner().unwrap();
+/// let text = String::from_utf8(out).unwrap();
+/// assert_eq!(text.lines().next(), Some("url,final_url,status,bytes,elapsed_ms,attempts,error,content_type,title"));
+/// assert_eq!(text.lines().nth(1), Some("http://a/,,200,,0,0,,,"));
+/// ```
+pub struct RowWriter<W: Write> {
+    out: W,
+    format: Format,
+    crawl: bool,
+    header_done: bool,
+}
+
+impl<W: Write> RowWriter<W> {
+    /// A writer of `format`; `crawl` adds the `depth` and `links` columns to csv and table output.
+    pub fn new(out: W, format: Format, crawl: bool) -> RowWriter<W> {
+        RowWriter {
+            out,
+            format,
+            crawl,
+            header_done: false,
+        }
+    }
+
+    /// Writes the header line if it is due (csv and table only); also done by the first `write`.
+    pub fn header(&mut self) -> io::Result<()> {
+        if self.header_done {
+            return Ok(());
+        }
+        self.header_done = true;
+        match self.format {
+            Format::Jsonl => Ok(()),
+            Format::Csv => {
+                let mut cols: Vec<&str> = COLUMNS.to_vec();
+                if self.crawl {
+                    cols.extend(CRAWL_COLUMNS);
+                }
+                self.write_csv(&cols)
+            }
+            Format::Table => {
+                let line = table_line(
+                    self.crawl,
+                    [
+                        "STATUS",
+                        "BYTES",
+                        "MS",
+                        "TRY",
+                        "DEPTH",
+                        "LINKS",
+                        "URL",
+                        "TITLE / ERROR",
+                    ],
+                );
+                writeln!(self.out, "{line}")?;
+                self.out.flush()
+            }
+        }
+    }
+
+    /// Writes one row and flushes.
+    pub fn write(&mut self, row: &Row) -> io::Result<()> {
+        self.header()?;
+        match self.format {
+            Format::Jsonl => {
+                serde_json::to_writer(&mut self.out, row).map_err(io::Error::other)?;
+                self.out.write_all(b"\n")?;
+            }
+            Format::Csv => {
+                let opt = |v: Option<String>| v.unwrap_or_default();
+                let mut fields = vec![
+                    row.url.clone(),
+                    opt(row.final_url.clone()),
+                    opt(row.status.map(|s| s.to_string())),
+                    opt(row.bytes.map(|s| s.to_string())),
+                    row.elapsed_ms.to_string(),
+                    row.attempts.to_string(),
+                    opt(row.error.clone()),
+                    opt(row.content_type.clone()),
+                    opt(row.title.clone()),
+                ];
+                if self.crawl {
+                    fields.push(opt(row.depth.map(|d| d.to_string())));
+                    fields.push(opt(row.links.map(|d| d.to_string())));
+                }
+                let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
+                return self.write_csv(&refs);
+            }
+            Format::Table => {
+                let dash = || "-".to_owned();
+                let last = match (&row.error, &row.title) {
+                    (Some(e), _) => format!("! {e}"),
+                    (None, Some(t)) => t.clone(),
+                    (None, None) => String::new(),
+                };
+                let line = table_line(
+                    self.crawl,
+                    [
+                        &row.status.map_or_else(dash, |s| s.to_string()),
+                        &row.bytes.map_or_else(dash, human_bytes),
+                        &row.elapsed_ms.to_string(),
+                        &row.attempts.to_string(),
+                        &row.depth.map_or_else(dash, |d| d.to_string()),
+                        &row.links.map_or_else(dash, |d| d.to_string()),
+                        &shorten(&row.url, 60),
+                        &shorten(&last, 60),
+                    ],
+                );
+                writeln!(self.out, "{}", line.trim_end())?;
+            }
+        }
+        self.out.flush()
+    }
+
+    /// Flushes and returns the underlying writer.
+    pub fn into_inner(mut self) -> io::Result<W> {
+        self.out.flush()?;
+        Ok(self.out)
+    }
+
+    fn write_csv(&mut self, fields: &[&str]) -> io::Result<()> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(fields).map_err(io::Error::other)?;
+        let bytes = w
+            .into_inner()
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        self.out.write_all(&bytes)?;
+        self.out.flush()
+    }
+}
+
+fn table_line(crawl: bool, cells: [&str; 8]) -> String {
+    let [status, bytes, ms, tries, depth, links, url, last] = cells;
+    if crawl {
+        format!(
+            "{status:>6} {bytes:>8} {ms:>6} {tries:>3} {depth:>5} {links:>5}  {url:<60}  {last}"
+        )
+    } else {
+        format!("{status:>6} {bytes:>8} {ms:>6} {tries:>3}  {url:<60}  {last}")
+    }
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    let text: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.chars().count() <= max {
+        return text;
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// Bytes in a short human form: `512 B`, `3.4 kB`, `12.0 MB`.
+///
+/// ```
+/// assert_eq!(futurepool_scraper::output::human_bytes(1500), "1.5 kB");
+/// ```
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
+    if n < 1000 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1000.0;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// Running totals of a run, rendered as the closing summary.
+///
+/// ```
+/// use futurepool_scraper::{output::Summary, Row};
+/// let mut s = Summary::default();
+/// let mut ok = Row::new("http://a/");
+/// ok.status = Some(200);
+/// ok.bytes = Some(10);
+/// s.record(&ok);
+/// assert_eq!(s.rows, 1);
+/// assert!(s.render(std::time::Duration::from_secs(1), 0).contains("1 pages"));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    /// Rows seen.
+    pub rows: u64,
+    /// Rows with an HTTP response and no error, by status class (2, 3, 4, 5).
+    pub by_class: BTreeMap<u16, u64>,
+    /// Rows with an error, by kind.
+    pub errors: BTreeMap<ErrorKind, u64>,
+    /// Body bytes read over all rows.
+    pub bytes: u64,
+    /// Retries made over all rows (attempts beyond the first).
+    pub retries: u64,
+}
+
+impl Summary {
+    /// Adds one row to the totals.
+    pub fn record(&mut self, row: &Row) {
+        self.rows += 1;
+        self.bytes += row.bytes.unwrap_or(0);
+        self.retries += u64::from(row.attempts.saturating_sub(1));
+        match (row.error_kind, row.status) {
+            (Some(kind), _) => *self.errors.entry(kind).or_default() += 1,
+            (None, Some(status)) => *self.by_class.entry(status / 100).or_default() += 1,
+            (None, None) => *self.errors.entry(ErrorKind::Other).or_default() += 1,
+        }
+    }
+
+    /// Rows with an error.
+    pub fn error_count(&self) -> u64 {
+        self.errors.values().sum()
+    }
+
+    /// The multi-line summary; `robots_blocked` is shown when not zero.
+    pub fn render(&self, elapsed: Duration, robots_blocked: u64) -> String {
+        let secs = elapsed.as_secs_f64();
+        let rate = if secs > 0.0 {
+            self.rows as f64 / secs
+        } else {
+            0.0
+        };
+        let mut out = format!(
+            "{} pages in {:.2}s ({:.1} pages/s), {} read, {} retries\n",
+            self.rows,
+            secs,
+            rate,
+            human_bytes(self.bytes),
+            self.retries
+        );
+        let classes: Vec<String> = self
+            .by_class
+            .iter()
+            .map(|(c, n)| format!("{c}xx: {n}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  responses: {}",
+            if classes.is_empty() {
+                "none".to_owned()
+            } else {
+                classes.join(", ")
+            }
+        );
+        let errors: Vec<String> = self
+            .errors
+            .iter()
+            .map(|(k, n)| format!("{k}: {n}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  errors:    {}",
+            if errors.is_empty() {
+                "none".to_owned()
+            } else {
+                format!("{} ({})", self.error_count(), errors.join(", "))
+            }
+        );
+        if robots_blocked > 0 {
+            let _ = writeln!(
+                out,
+                "  skipped:   {robots_blocked} disallowed by robots.txt"
+            );
+        }
+        out
+    }
+}
