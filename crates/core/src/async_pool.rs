@@ -2,8 +2,10 @@
 //! asyncio tasks behind a semaphore.
 
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, poll_fn};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::Poll;
 
 use tokio::runtime::Handle;
 use tokio::sync::OwnedSemaphorePermit;
@@ -42,13 +44,26 @@ use crate::task::Task;
 /// ```
 #[derive(Clone)]
 pub struct AsyncPool {
+    handle: Arc<PoolHandle>,
+}
+
+/// The part of a pool whose drop (with the last `AsyncPool`) lets parked workers exit.
+struct PoolHandle {
     inner: Arc<Inner>,
+}
+
+impl Drop for PoolHandle {
+    fn drop(&mut self) {
+        self.inner.queue.close();
+    }
 }
 
 struct Inner {
     shared: Shared,
     queue: WorkQueue<AsyncJob>,
     handle: Handle,
+    /// Ids for workers, so that the queue can tell parked workers apart.
+    next_worker: AtomicUsize,
 }
 
 impl AsyncPool {
@@ -102,7 +117,7 @@ impl AsyncPool {
     /// # }
     /// ```
     pub fn max_concurrency(&self) -> usize {
-        self.inner.queue.max_workers()
+        self.handle.inner.queue.max_workers()
     }
 
     /// Submits a future to run on the pool and returns its [`Task`].
@@ -128,9 +143,9 @@ impl AsyncPool {
         Fut: Future + Send + 'static,
         Fut::Output: Send + 'static,
     {
-        match self.inner.shared.try_reserve() {
+        match self.handle.inner.shared.try_reserve() {
             Ok(permit) => self.spawn(fut, permit),
-            Err(why) => self.inner.shared.refused(why),
+            Err(why) => self.handle.inner.shared.refused(why),
         }
     }
 
@@ -156,7 +171,7 @@ impl AsyncPool {
         Fut: Future + Send + 'static,
         Fut::Output: Send + 'static,
     {
-        match self.inner.shared.try_reserve() {
+        match self.handle.inner.shared.try_reserve() {
             Ok(permit) => Ok(self.spawn(fut, permit)),
             Err(Refusal::Full) => Err(TrySubmitError::Full(fut)),
             Err(Refusal::Shutdown) => Err(TrySubmitError::Shutdown(fut)),
@@ -194,9 +209,9 @@ impl AsyncPool {
         Fut: Future + Send + 'static,
         Fut::Output: Send + 'static,
     {
-        match self.inner.shared.reserve().await {
+        match self.handle.inner.shared.reserve().await {
             Ok(permit) => self.spawn(fut, permit),
-            Err(why) => self.inner.shared.refused(why),
+            Err(why) => self.handle.inner.shared.refused(why),
         }
     }
 
@@ -205,11 +220,13 @@ impl AsyncPool {
         Fut: Future + Send + 'static,
         Fut::Output: Send + 'static,
     {
-        self.inner
+        let inner = &self.handle.inner;
+        inner
             .shared
-            .future_task(fut, permit, |job| match self.inner.queue.push(job) {
-                Push::StartWorker(job) => {
-                    drop(self.inner.handle.spawn(work(Arc::clone(&self.inner), job)));
+            .future_task(fut, permit, |job| match inner.queue.push(job) {
+                Push::StartWorker(first) => {
+                    let id = inner.next_worker.fetch_add(1, Ordering::Relaxed);
+                    drop(inner.handle.spawn(work(Arc::clone(inner), id, first)));
                     Ok(())
                 }
                 Push::Queued => Ok(()),
@@ -218,8 +235,8 @@ impl AsyncPool {
     }
 
     fn close(&self) {
-        self.inner.shared.close();
-        self.inner.queue.close();
+        self.handle.inner.shared.close();
+        self.handle.inner.queue.close();
     }
 
     /// Shuts the pool down gracefully: stops accepting work at once, and the returned future
@@ -261,13 +278,13 @@ impl AsyncPool {
     /// ```
     pub fn shutdown_now(&self) -> impl Future<Output = ()> + Send + 'static {
         self.close();
-        self.inner.shared.kill.cancel();
-        drop(self.inner.queue.take_queued());
+        self.handle.inner.shared.kill();
+        drop(self.handle.inner.queue.take_queued());
         self.stopped()
     }
 
     fn stopped(&self) -> impl Future<Output = ()> + Send + 'static {
-        let inner = Arc::clone(&self.inner);
+        let inner = Arc::clone(&self.handle.inner);
         async move { inner.shared.drained().await }
     }
 
@@ -284,7 +301,7 @@ impl AsyncPool {
     /// # }
     /// ```
     pub fn is_shutdown(&self) -> bool {
-        self.inner.shared.is_shutdown()
+        self.handle.inner.shared.is_shutdown()
     }
 
     /// A snapshot of the pool's task counters.
@@ -300,7 +317,7 @@ impl AsyncPool {
     /// # }
     /// ```
     pub fn stats(&self) -> PoolStats {
-        self.inner.shared.stats()
+        self.handle.inner.shared.stats()
     }
 
     /// The pool's name, as it appears in each task's `tracing` span.
@@ -314,33 +331,44 @@ impl AsyncPool {
     /// # }
     /// ```
     pub fn name(&self) -> &str {
-        &self.inner.shared.name
+        &self.handle.inner.shared.name
     }
 }
 
-/// A running slot: awaits `job`, then queued jobs, until the queue is empty or the pool is
-/// shut down now.
-async fn work(inner: Arc<Inner>, mut job: AsyncJob) {
+/// A running slot: awaits `job`, then queued jobs, parking while the queue is empty, until the
+/// pool is closed (or its last handle dropped) and the queue empty, or shut down now.
+async fn work(inner: Arc<Inner>, id: usize, mut first: Option<AsyncJob>) {
+    // Polled once, this registers the worker to be woken by `shutdown_now`; from then on a
+    // flag check per poll suffices (the token's own check takes a lock).
     let killed = inner.shared.kill.clone().cancelled_owned();
     tokio::pin!(killed);
-    loop {
-        tokio::select! {
-            biased;
-            () = &mut killed => {
-                drop(job);
-                while let Some(queued) = inner.queue.next() {
-                    drop(queued);
-                }
-                return;
+    let mut alive = poll_fn(|cx| Poll::Ready(killed.as_mut().poll(cx).is_pending())).await;
+    let mut parked = false;
+    while alive {
+        let mut job = match first.take() {
+            Some(job) => job,
+            None => match poll_fn(|cx| inner.queue.poll_next(id, &mut parked, cx)).await {
+                Some(job) => job,
+                None => return,
+            },
+        };
+        alive = poll_fn(|cx| {
+            if inner.shared.is_killed() {
+                Poll::Ready(false)
+            } else {
+                job.as_mut().poll(cx).map(|()| true)
             }
-            () = &mut job => {}
+        })
+        .await;
+        if alive {
+            // Let other runtime tasks in between queued futures that never yield on their own.
+            tokio::task::consume_budget().await;
         }
-        // Let other runtime tasks in between queued futures that never yield on their own.
-        tokio::task::consume_budget().await;
-        match inner.queue.next() {
-            Some(next) => job = next,
-            None => return,
-        }
+    }
+    // Shut down now: the queue is closed, so this drops what is left and retires the worker.
+    drop(first);
+    while let Some(queued) = poll_fn(|cx| inner.queue.poll_next(id, &mut parked, cx)).await {
+        drop(queued);
     }
 }
 
@@ -479,10 +507,13 @@ impl AsyncPoolBuilder {
         let handle = runtime_handle(self.handle, "AsyncPool")?;
         let name: Arc<str> = self.name.as_deref().unwrap_or("async").into();
         Ok(AsyncPool {
-            inner: Arc::new(Inner {
-                shared: Shared::new(name, max, self.queue_capacity),
-                queue: WorkQueue::new(max),
-                handle,
+            handle: Arc::new(PoolHandle {
+                inner: Arc::new(Inner {
+                    shared: Shared::new(name, max, self.queue_capacity),
+                    queue: WorkQueue::new(max),
+                    handle,
+                    next_worker: AtomicUsize::new(0),
+                }),
             }),
         })
     }

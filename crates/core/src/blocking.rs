@@ -53,6 +53,9 @@ struct Inner {
     handle: Handle,
 }
 
+/// How many times a worker looks for more work before it gives its thread back.
+const SPIN_ROUNDS: u32 = 64;
+
 impl BlockingPool {
     const PREFERS_BATCHING: bool = false;
 
@@ -126,9 +129,9 @@ impl BlockingPool {
         self.inner
             .shared
             .closure_task(f, permit, token, |job| match self.inner.queue.push(job) {
-                Push::StartWorker(job) => {
+                Push::StartWorker(first) => {
                     let inner = Arc::clone(&self.inner);
-                    drop(self.inner.handle.spawn_blocking(move || inner.work(job)));
+                    drop(self.inner.handle.spawn_blocking(move || inner.work(first)));
                     Ok(())
                 }
                 Push::Queued => Ok(()),
@@ -152,15 +155,37 @@ impl BlockingPool {
 }
 
 impl Inner {
-    /// A worker: runs `job`, then queued jobs, until the queue is empty.
-    fn work(&self, mut job: Job) {
+    /// A worker: runs `first`, then queued jobs, until the queue stays empty.
+    fn work(&self, mut first: Option<Job>) {
         loop {
+            let job = match first.take() {
+                Some(job) => job,
+                None => match self.next_job() {
+                    Some(job) => job,
+                    None => return,
+                },
+            };
             job();
-            match self.queue.next() {
-                Some(next) => job = next,
-                None => return,
+        }
+    }
+
+    /// The next queued job, looking a little before giving up; `None`: the worker must exit.
+    fn next_job(&self) -> Option<Job> {
+        if !self.queue.has_jobs() {
+            // Work often arrives in bursts: look for more a little before giving the thread
+            // back, which saves a `spawn_blocking` (and a thread wake-up) per task.
+            for round in 0..SPIN_ROUNDS {
+                if self.queue.has_jobs() {
+                    break;
+                }
+                if round < SPIN_ROUNDS / 2 {
+                    std::hint::spin_loop();
+                } else {
+                    std::thread::yield_now();
+                }
             }
         }
+        self.queue.next()
     }
 }
 

@@ -196,7 +196,7 @@ macro_rules! closure_pool_api {
             /// ```
             pub fn shutdown_now(&self) -> impl Future<Output = ()> + Send + 'static {
                 self.close();
-                self.shared().kill.cancel();
+                self.shared().kill();
                 self.drop_queued();
                 self.stopped()
             }

@@ -46,6 +46,8 @@ pub(crate) struct Shared {
     pub(crate) counters: Arc<Counters>,
     /// Triggered by `shutdown_now`: parent of every cooperative task's token.
     pub(crate) kill: CancellationToken,
+    /// Set by `shutdown_now` before `kill` is triggered; cheaper to read than the token.
+    killed: AtomicBool,
     closed: AtomicBool,
     /// Places for unfinished tasks, when the pool has a bounded queue.
     room: Option<Arc<Semaphore>>,
@@ -58,6 +60,7 @@ impl Shared {
             name,
             counters: Arc::default(),
             kill: CancellationToken::new(),
+            killed: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             // Unfinished tasks are at most `max_workers` running plus `queue_capacity` waiting.
             room: queue_capacity.map(|n| {
@@ -73,6 +76,17 @@ impl Shared {
 
     pub(crate) fn stats(&self) -> PoolStats {
         self.counters.snapshot()
+    }
+
+    /// Marks the pool as shut down now and triggers every cooperative token.
+    pub(crate) fn kill(&self) {
+        self.killed.store(true, Ordering::SeqCst);
+        self.kill.cancel();
+    }
+
+    /// Whether [`kill`](Self::kill) was called.
+    pub(crate) fn is_killed(&self) -> bool {
+        self.killed.load(Ordering::Acquire)
     }
 
     /// Stops accepting work. Returns `false` if it was already stopped.
