@@ -356,11 +356,12 @@ async fn work(inner: Arc<Inner>, id: usize, mut first: Option<AsyncJob>) {
             if inner.shared.is_killed() {
                 Poll::Ready(false)
             } else {
-                job.as_mut().poll(cx).map(|()| true)
+                job.run.as_mut().poll(cx).map(|()| true)
             }
         })
         .await;
         if alive {
+            job.retire();
             // Let other runtime tasks in between queued futures that never yield on their own.
             tokio::task::consume_budget().await;
         }

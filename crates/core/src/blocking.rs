@@ -165,7 +165,7 @@ impl Inner {
                     None => return,
                 },
             };
-            job();
+            job.run();
         }
     }
 

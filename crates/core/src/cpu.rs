@@ -256,7 +256,7 @@ impl Inner {
         };
         if started {
             while let Some(job) = self.next() {
-                job();
+                job.run();
             }
         } else {
             tracing::error!(

@@ -18,10 +18,56 @@ use crate::stats::{Counters, Move, PoolStats};
 use crate::task::{Guard, Inner, Task};
 
 /// A queued closure: runs the task, or, when dropped unrun, cancels it.
-pub(crate) type Job = Box<dyn FnOnce() + Send + 'static>;
+pub(crate) struct Job {
+    run: JobFn,
+    /// The task's state, which takes the spent closure once it has run.
+    keeper: Arc<dyn KeepSpent>,
+}
+
+/// The closure a [`Job`] calls (once: it is `FnMut` only so that its box outlives the call).
+pub(crate) type JobFn = Box<dyn FnMut() + Send + 'static>;
+
+impl Job {
+    /// Runs the task, then hands the spent closure to the task's state (see [`Spent`]).
+    pub(crate) fn run(mut self) {
+        (self.run)();
+        self.keeper.keep_spent(Spent::Closure(self.run));
+    }
+}
 
 /// A queued future: runs the task when awaited, or, when dropped unrun, cancels it.
-pub(crate) type AsyncJob = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+pub(crate) struct AsyncJob {
+    pub(crate) run: JobFuture,
+    /// The task's state, which takes the spent future once it has run.
+    keeper: Arc<dyn KeepSpent>,
+}
+
+/// The future an [`AsyncJob`] awaits.
+pub(crate) type JobFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+impl AsyncJob {
+    /// Hands the spent future to the task's state (see [`Spent`]).
+    pub(crate) fn retire(self) {
+        self.keeper.keep_spent(Spent::Future(self.run));
+    }
+}
+
+/// A job's box after it ran, holding nothing any more (its captures were dropped as it
+/// finished, so keeping it makes no reference cycle).
+///
+/// It is freed with the task's state, usually by the thread that awaited the task, instead of
+/// by the worker: a worker freeing, one by one, boxes that another thread allocated makes the
+/// system allocator take a contended lock, which cost as much as the rest of a tiny task.
+#[allow(dead_code, reason = "held only to be dropped with the task")]
+pub(crate) enum Spent {
+    Closure(JobFn),
+    Future(JobFuture),
+}
+
+/// Where a [`Spent`] job waits to be freed.
+pub(crate) trait KeepSpent: Send + Sync {
+    fn keep_spent(&self, spent: Spent);
+}
 
 /// Why a pool refused a submission.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -155,10 +201,13 @@ impl Shared {
     {
         let cooperative = token.is_some();
         let inner = Inner::queued(&self.counters, cooperative, token, permit);
-        let guard = Guard(Arc::clone(&inner));
+        let keeper: Arc<dyn KeepSpent> = inner.clone();
         let span = self.span(&inner);
-        let job: Job = Box::new(move || {
-            let guard = guard;
+        let mut unrun = Some((Guard(Arc::clone(&inner)), f));
+        let run: JobFn = Box::new(move || {
+            let Some((guard, f)) = unrun.take() else {
+                return;
+            };
             let inner = &guard.0;
             if !inner.start() {
                 return;
@@ -175,6 +224,7 @@ impl Shared {
                 }
             }
         });
+        let job = Job { run, keeper };
         self.dispatch(inner, job, dispatch)
     }
 
@@ -192,7 +242,8 @@ impl Shared {
         let inner = Inner::queued(&self.counters, true, None, permit);
         let guard = Guard(Arc::clone(&inner));
         let span = self.span(&inner);
-        let job: AsyncJob = Box::pin(async move {
+        let keeper: Arc<dyn KeepSpent> = inner.clone();
+        let run: JobFuture = Box::pin(async move {
             let guard = guard;
             let inner = &guard.0;
             if !inner.start() {
@@ -213,6 +264,7 @@ impl Shared {
                 None => {}
             }
         });
+        let job = AsyncJob { run, keeper };
         self.dispatch(inner, job, dispatch)
     }
 

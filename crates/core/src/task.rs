@@ -13,6 +13,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::TaskError;
+use crate::shared::{KeepSpent, Spent};
 use crate::stats::{Counters, Move};
 
 /// A task's identity, unique within the process.
@@ -69,6 +70,8 @@ enum Slot<T> {
 
 struct Cell<T> {
     slot: Slot<T>,
+    /// The job's spent box, freed with the task (see `Spent`).
+    spent: Option<Spent>,
     /// A place in the pool's bounded queue, given back when the job ends (or the task is
     /// cancelled before it starts).
     permit: Option<OwnedSemaphorePermit>,
@@ -109,6 +112,7 @@ impl<T> Inner<T> {
             bounded: permit.is_some(),
             cell: Mutex::new(Cell {
                 slot: Slot::Empty,
+                spent: None,
                 permit,
             }),
             waker: AtomicWaker::new(),
@@ -239,6 +243,12 @@ impl<T> Inner<T> {
     }
 }
 
+impl<T: Send> KeepSpent for Inner<T> {
+    fn keep_spent(&self, spent: Spent) {
+        self.lock().spent = Some(spent);
+    }
+}
+
 /// Ends a job: gives back its place in the bounded queue, counts the job as ended (which
 /// `shutdown` waits for), and cancels the task if the job is
 /// dropped before delivering an outcome, so that no [`Task`] is left waiting forever (for
@@ -319,6 +329,7 @@ impl<T> Task<T> {
             bounded: false,
             cell: Mutex::new(Cell {
                 slot: Slot::Ready(result),
+                spent: None,
                 permit: None,
             }),
             waker: AtomicWaker::new(),
