@@ -53,3 +53,29 @@ pub mod prelude {
     };
     pub use futures_util::{FutureExt as _, StreamExt as _};
 }
+
+/// The README's example, compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}
+
+/// The book's chapters (`docs/src`): their Rust code blocks are compiled and run as doc tests.
+#[cfg(doctest)]
+mod book {
+    #[doc = include_str!("../docs/src/introduction.md")]
+    mod introduction {}
+    #[doc = include_str!("../docs/src/getting-started.md")]
+    mod getting_started {}
+    #[doc = include_str!("../docs/src/choosing-a-pool.md")]
+    mod choosing_a_pool {}
+    #[doc = include_str!("../docs/src/coming-from-python.md")]
+    mod coming_from_python {}
+    #[doc = include_str!("../docs/src/cancellation.md")]
+    mod cancellation {}
+    #[doc = include_str!("../docs/src/completion.md")]
+    mod completion {}
+    #[doc = include_str!("../docs/src/scrape.md")]
+    mod scrape {}
+    #[doc = include_str!("../docs/src/performance.md")]
+    mod performance {}
+}

@@ -1,0 +1,49 @@
+//! Seed: "CPU-Bound Task with ProcessPoolExecutor" (sum of squares), ported.
+//!
+//! ```text
+//! cargo run --release --example cpu_bound
+//! ```
+//!
+//! Its `Calculation for` lines are the same as the Python seed's
+//! (`python3 bench/python/seeds/cpu_bound.py`): the sums pass `u64::MAX`, so
+//! they are computed in `u128`, as exact as Python's integers.
+//!
+//! In a release build the execution time printed is close to zero: LLVM
+//! recognises the loop as a sum of squares and replaces it with its closed
+//! form, so the five sums cost nothing. (`cargo bench --bench python_compare`
+//! keeps the loop with `std::hint::black_box` to time the loop itself against
+//! Python.)
+
+use std::time::Instant;
+
+use futurepool::prelude::*;
+use futures::StreamExt;
+
+fn cpu_bound_calculation(n: u64) -> u128 {
+    let mut result: u128 = 0;
+    for i in 0..n {
+        let i = u128::from(i);
+        result += i * i;
+    }
+    result
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let numbers = [10_000_000u64, 12_000_000, 11_000_000, 9_000_000, 13_000_000];
+    let start_time = Instant::now();
+    let workers = std::thread::available_parallelism()?.get();
+    let pool = CpuPool::builder().max_workers(workers).build()?;
+    let results: Vec<Result<u128, TaskError>> =
+        pool.map(cpu_bound_calculation, numbers).collect().await;
+    pool.shutdown().await;
+    let elapsed = start_time.elapsed();
+    println!(
+        "CpuPool Execution Time: {:.4} seconds",
+        elapsed.as_secs_f64()
+    );
+    for (num, result) in numbers.iter().zip(results) {
+        println!("Calculation for {num}: {}", result?);
+    }
+    Ok(())
+}
