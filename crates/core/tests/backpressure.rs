@@ -3,34 +3,14 @@
 
 mod common;
 
-use common::Gate;
-use futurepool_core::{AsyncPool, BlockingPool, CpuPool, TrySubmitError};
+use common::{Gate, held_cpu_pool};
+use futurepool_core::{AsyncPool, BlockingPool, TrySubmitError};
 use futures::FutureExt;
 use tokio::sync::oneshot;
 
-/// A CPU pool with one thread held busy and a queue of `capacity`.
-fn held_pool(capacity: usize) -> (CpuPool, Gate, futurepool_core::Task<()>) {
-    let pool = CpuPool::builder()
-        .max_workers(1)
-        .queue_capacity(capacity)
-        .build()
-        .unwrap();
-    let gate = Gate::new();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let held = {
-        let gate = gate.clone();
-        pool.submit(move || {
-            tx.send(()).unwrap();
-            gate.wait();
-        })
-    };
-    rx.recv().unwrap();
-    (pool, gate, held)
-}
-
 #[test]
 fn try_submit_reports_full_and_gives_the_closure_back() {
-    let (pool, gate, held) = held_pool(2);
+    let (pool, gate, held) = held_cpu_pool(Some(2));
     let queued: Vec<_> = (0..2)
         .map(|i| pool.try_submit(move || i).unwrap())
         .collect();
@@ -53,7 +33,7 @@ fn try_submit_reports_full_and_gives_the_closure_back() {
 
 #[test]
 fn submit_on_a_full_queue_resolves_to_rejected() {
-    let (pool, gate, held) = held_pool(1);
+    let (pool, gate, held) = held_cpu_pool(Some(1));
     let queued = pool.submit(|| 1);
     let rejected = pool.submit(|| 2);
     let err = rejected.blocking_wait().unwrap_err();
@@ -67,7 +47,7 @@ fn submit_on_a_full_queue_resolves_to_rejected() {
 
 #[tokio::test]
 async fn submit_wait_waits_for_room() {
-    let (pool, gate, held) = held_pool(1);
+    let (pool, gate, held) = held_cpu_pool(Some(1));
     let first = pool.submit_wait(|| 1).await;
     let mut second = Box::pin(pool.submit_wait(|| 2));
     assert!((&mut second).now_or_never().is_none(), "no room yet");
@@ -80,7 +60,7 @@ async fn submit_wait_waits_for_room() {
 
 #[test]
 fn cancelling_a_queued_task_frees_its_place() {
-    let (pool, gate, held) = held_pool(1);
+    let (pool, gate, held) = held_cpu_pool(Some(1));
     let queued = pool.submit(|| 1);
     assert!(pool.try_submit(|| 2).unwrap_err().is_full());
     assert!(queued.cancel());
@@ -92,7 +72,7 @@ fn cancelling_a_queued_task_frees_its_place() {
 
 #[tokio::test]
 async fn submit_wait_is_released_by_shutdown() {
-    let (pool, gate, held) = held_pool(0);
+    let (pool, gate, held) = held_cpu_pool(Some(0));
     let waiting = tokio::spawn({
         let pool = pool.clone();
         async move { pool.submit_wait(|| 1).await.await }

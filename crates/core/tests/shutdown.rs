@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{DropSignal, Gate};
+use common::{DropSignal, Gate, held_cpu_pool};
 use futurepool_core::{AsyncPool, BlockingPool, CpuPool};
 use tokio::sync::oneshot;
 
@@ -72,18 +72,7 @@ async fn shutdown_lets_queued_and_running_tasks_finish() {
 /// what runs.
 #[test]
 fn shutdown_now_cancels_queued_closures_and_waits_for_running_ones() {
-    let pool = CpuPool::builder().max_workers(1).build().unwrap();
-    let gate = Gate::new();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let running = {
-        let gate = gate.clone();
-        pool.submit(move || {
-            tx.send(()).unwrap();
-            gate.wait();
-            1
-        })
-    };
-    rx.recv().unwrap();
+    let (pool, gate, running) = held_cpu_pool(None);
     let queued: Vec<_> = (0..10).map(|i| pool.submit(move || i)).collect();
     let stop = std::thread::spawn({
         let pool = pool.clone();
@@ -96,7 +85,9 @@ fn shutdown_now_cancels_queued_closures_and_waits_for_running_ones() {
     assert!(!running.is_finished());
     gate.open();
     stop.join().unwrap();
-    assert_eq!(running.blocking_wait().unwrap(), 1);
+    running
+        .blocking_wait()
+        .expect("the running closure finished");
     assert_eq!(pool.stats().cancelled, 10);
 }
 

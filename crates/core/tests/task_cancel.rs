@@ -5,29 +5,13 @@ mod common;
 
 use std::time::Duration;
 
-use common::Gate;
+use common::held_cpu_pool;
 use futurepool_core::{BlockingPool, CpuPool, Task, TaskError};
 use tokio::sync::oneshot;
 
-/// A one-worker pool whose worker is held by a closure until `gate` opens.
-fn busy_cpu_pool() -> (CpuPool, Gate, Task<()>) {
-    let pool = CpuPool::builder().max_workers(1).build().unwrap();
-    let gate = Gate::new();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let held = {
-        let gate = gate.clone();
-        pool.submit(move || {
-            tx.send(()).unwrap();
-            gate.wait();
-        })
-    };
-    rx.recv().unwrap();
-    (pool, gate, held)
-}
-
 #[test]
 fn cancel_a_pending_task() {
-    let (pool, gate, held) = busy_cpu_pool();
+    let (pool, gate, held) = held_cpu_pool(None);
     let pending = pool.submit(|| "never");
     assert!(!pending.is_finished());
     assert!(pending.cancel());
@@ -42,7 +26,7 @@ fn cancel_a_pending_task() {
 
 #[test]
 fn a_running_closure_cannot_be_cancelled() {
-    let (pool, gate, held) = busy_cpu_pool();
+    let (pool, gate, held) = held_cpu_pool(None);
     assert!(!held.cancel());
     assert!(!held.is_finished());
     gate.open();
@@ -120,7 +104,7 @@ fn dropping_a_task_detaches_it() {
 
 #[test]
 fn ids_are_unique_and_named_in_errors() {
-    let (pool, gate, held) = busy_cpu_pool();
+    let (pool, gate, held) = held_cpu_pool(None);
     let a = pool.submit(|| ());
     let b = pool.submit(|| ());
     assert_ne!(a.id(), b.id());

@@ -5,6 +5,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
+use futurepool_core::{CpuPool, Task};
+
 /// A gate blocked closures wait on until the test opens it.
 #[derive(Clone, Default)]
 pub struct Gate(Arc<(Mutex<bool>, Condvar)>);
@@ -61,4 +63,25 @@ impl Drop for DropSignal {
             let _ = tx.send(());
         }
     }
+}
+
+/// A one-thread CPU pool (with a bounded queue of `capacity`, if given) whose thread is held by
+/// a running task until the returned gate opens.
+pub fn held_cpu_pool(capacity: Option<usize>) -> (CpuPool, Gate, Task<()>) {
+    let mut builder = CpuPool::builder().max_workers(1);
+    if let Some(capacity) = capacity {
+        builder = builder.queue_capacity(capacity);
+    }
+    let pool = builder.build().unwrap();
+    let gate = Gate::new();
+    let (started_tx, started) = std::sync::mpsc::channel();
+    let held = {
+        let gate = gate.clone();
+        pool.submit(move || {
+            started_tx.send(()).unwrap();
+            gate.wait();
+        })
+    };
+    started.recv().unwrap();
+    (pool, gate, held)
 }
