@@ -339,7 +339,7 @@ impl AsyncPool {
 /// pool is closed (or its last handle dropped) and the queue empty, or shut down now.
 async fn work(inner: Arc<Inner>, id: usize, mut first: Option<AsyncJob>) {
     // Polled once, this registers the worker to be woken by `shutdown_now`; from then on a
-    // flag check per poll suffices (the token's own check takes a lock).
+    // flag check per poll suffices, cheaper than polling the token's future again.
     let killed = inner.shared.kill.clone().cancelled_owned();
     tokio::pin!(killed);
     let mut alive = poll_fn(|cx| Poll::Ready(killed.as_mut().poll(cx).is_pending())).await;

@@ -202,10 +202,11 @@ impl Shared {
         let cooperative = token.is_some();
         let inner = Inner::queued(&self.counters, cooperative, token, permit);
         let keeper: Arc<dyn KeepSpent> = inner.clone();
-        let span = self.span(&inner);
-        let mut unrun = Some((Guard(Arc::clone(&inner)), f));
+        // Everything the call uses is taken out of the closure, so that the spent box holds
+        // nothing (no task reference, no open span).
+        let mut unrun = Some((Guard(Arc::clone(&inner)), self.span(&inner), f));
         let run: JobFn = Box::new(move || {
-            let Some((guard, f)) = unrun.take() else {
+            let Some((guard, span, f)) = unrun.take() else {
                 return;
             };
             let inner = &guard.0;
