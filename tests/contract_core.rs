@@ -41,7 +41,8 @@ async fn pools_and_submitting_snippets() -> Result<(), Box<dyn std::error::Error
     assert_eq!(io.submit(|| 1).await?, 1);
 
     // The facade's top level names the same items.
-    let _: futurepool::Task<()> = futurepool::CpuPool::new().submit(|| ());
+    let top: futurepool::Task<()> = futurepool::CpuPool::new().submit(|| ());
+    top.await?;
     let _: Result<futurepool::BlockingPool, futurepool::BuildError> =
         futurepool::BlockingPool::builder().max_workers(0).build();
     Ok(())
