@@ -49,8 +49,8 @@ async fn thread_submit_as_completed(n: u64) -> u128 {
     total
 }
 
-async fn thread_map(n: u64) -> u128 {
-    let pool = BlockingPool::new();
+/// `executor.map(task, range(n))`, summed, on any closure pool.
+async fn map_sum<E: Executor>(pool: E, n: u64) -> u128 {
     let total = pool
         .map(task, 0..n)
         .fold(0u128, |acc, r| async move {
@@ -61,16 +61,12 @@ async fn thread_map(n: u64) -> u128 {
     total
 }
 
+async fn thread_map(n: u64) -> u128 {
+    map_sum(BlockingPool::new(), n).await
+}
+
 async fn process_map(n: u64) -> u128 {
-    let pool = CpuPool::new();
-    let total = pool
-        .map(task, 0..n)
-        .fold(0u128, |acc, r| async move {
-            acc + u128::from(r.expect("task failed"))
-        })
-        .await;
-    pool.shutdown().await;
-    total
+    map_sum(CpuPool::new(), n).await
 }
 
 async fn cpu_bound(_n: u64) -> u128 {
