@@ -27,10 +27,7 @@ fn tiny(x: u64) -> u64 {
 
 fn main() {
     let args = Args::parse();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = common::runtime();
     let n: u64 = if args.quick { 100_000 } else { 1_000_000 };
     let rounds = if args.quick { 1 } else { 5 };
     let expected: u64 = (0..n).map(tiny).fold(0, u64::wrapping_add);

@@ -24,10 +24,7 @@ fn double(x: u64) -> u64 {
 
 /// Runs one measurement in this process and prints `bytes seconds`.
 fn phase(name: &str, quick: bool) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = common::runtime();
     let n: u64 = if quick { 500_000 } else { 5_000_000 };
     let expected = (0..n).map(double).fold(0u64, u64::wrapping_add);
     let cpu = CpuPool::new();

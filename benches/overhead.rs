@@ -45,10 +45,7 @@ const CONCURRENCY: usize = 64;
 
 fn main() {
     let args = Args::parse();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = common::runtime();
     let n: u64 = if args.quick { 20_000 } else { 200_000 };
     let rounds = if args.quick { 3 } else { 11 };
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());

@@ -117,10 +117,7 @@ async fn download(base: String, n: u64, workers: usize, client: reqwest::Client)
 
 fn main() {
     let args = Args::parse();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("build the Tokio runtime");
+    let rt = common::runtime();
     let base = match &args.url {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => common::latency_server_thread(Duration::from_millis(20), 2048),

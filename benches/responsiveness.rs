@@ -83,10 +83,7 @@ fn run(rt: &tokio::runtime::Runtime, jobs: Jobs<'_>) -> (Duration, u64, Duration
 
 fn main() {
     let args = Args::parse();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = common::runtime();
     let rounds = if args.quick { 1 } else { 5 };
     let pool = CpuPool::new();
     // the same jobs on a CpuPool one thread smaller than the machine, which

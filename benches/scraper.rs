@@ -24,10 +24,7 @@ fn main() {
     let args = Args::parse();
     let _ = rustls::crypto::ring::default_provider().install_default();
     let base = common::latency_server_thread(LATENCY, 2048);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = common::runtime();
     let rounds = if args.quick { 1 } else { 5 };
     let urls: Vec<String> = (0..PAGES).map(|i| format!("{base}/page/{i}")).collect();
     let floor = LATENCY.as_secs_f64() * (PAGES / CONCURRENCY) as f64;

@@ -61,6 +61,14 @@ pub fn machine() -> (usize, String) {
 }
 
 /// The median of `runs` timings of `f` (an async closure run on `rt`).
+/// The multi-threaded Tokio runtime every bench runs on (one worker per core).
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("build the Tokio runtime")
+}
+
 pub fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
