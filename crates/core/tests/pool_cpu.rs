@@ -162,21 +162,27 @@ async fn cpu_work_never_runs_on_the_runtime() {
     );
 }
 
-/// Dropping the last handle lets queued tasks finish, and every thread exits (each thread's
-/// thread-local sender is dropped when the thread ends, closing the channel).
-#[test]
-fn dropping_the_pool_finishes_tasks_and_leaks_no_thread() {
+/// A pool of `workers` threads, and a receiver that reports `Disconnected` once every one of
+/// them has exited: each thread keeps a sender in a thread-local, dropped as the thread ends.
+fn pool_with_exit_signal(workers: usize) -> (CpuPool, mpsc::Receiver<()>) {
     let (alive_tx, alive_rx) = mpsc::channel::<()>();
     let alive_tx = Arc::new(Mutex::new(alive_tx));
     thread_local!(static ALIVE: RefCell<Option<mpsc::Sender<()>>> = const { RefCell::new(None) });
     let pool = CpuPool::builder()
-        .max_workers(3)
+        .max_workers(workers)
         .on_thread_start(move || {
             let tx = alive_tx.lock().unwrap().clone();
             ALIVE.with(|a| *a.borrow_mut() = Some(tx));
         })
         .build()
         .unwrap();
+    (pool, alive_rx)
+}
+
+/// Dropping the last handle lets queued tasks finish, and every thread exits.
+#[test]
+fn dropping_the_pool_finishes_tasks_and_leaks_no_thread() {
+    let (pool, alive_rx) = pool_with_exit_signal(3);
     let gate = Gate::new();
     let tasks: Vec<_> = (0..9)
         .map(|i| {
@@ -200,17 +206,7 @@ fn dropping_the_pool_finishes_tasks_and_leaks_no_thread() {
 
 #[test]
 fn shutdown_lets_every_thread_exit() {
-    let (alive_tx, alive_rx) = mpsc::channel::<()>();
-    let alive_tx = Arc::new(Mutex::new(alive_tx));
-    thread_local!(static ALIVE: RefCell<Option<mpsc::Sender<()>>> = const { RefCell::new(None) });
-    let pool = CpuPool::builder()
-        .max_workers(2)
-        .on_thread_start(move || {
-            let tx = alive_tx.lock().unwrap().clone();
-            ALIVE.with(|a| *a.borrow_mut() = Some(tx));
-        })
-        .build()
-        .unwrap();
+    let (pool, alive_rx) = pool_with_exit_signal(2);
     pool.submit(|| ()).blocking_wait().unwrap();
     futures::executor::block_on(pool.shutdown());
     // The pool handle is still alive; shutdown alone must end the threads.
