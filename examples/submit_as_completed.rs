@@ -17,9 +17,8 @@ fn task(n: u32) {
     println!("Completed task {n}");
 }
 
-#[tokio::main]
-async fn main() {
-    let executor = BlockingPool::new();
+/// The seed's block, once for any executor (`Executor` is Python's `Executor` base class).
+async fn submit_five<E: Executor>(executor: E) {
     let tasks: Vec<Task<()>> = (0..5).map(|i| executor.submit(move || task(i))).collect();
     let mut done = as_completed(tasks);
     while let Some(result) = done.next().await {
@@ -28,13 +27,10 @@ async fn main() {
     }
     executor.shutdown().await;
     println!("All tasks completed");
+}
 
-    let executor = CpuPool::new();
-    let tasks: Vec<Task<()>> = (0..5).map(|i| executor.submit(move || task(i))).collect();
-    let mut done = as_completed(tasks);
-    while let Some(result) = done.next().await {
-        result.expect("the task does not panic");
-    }
-    executor.shutdown().await;
-    println!("All tasks completed");
+#[tokio::main]
+async fn main() {
+    submit_five(BlockingPool::new()).await; // ThreadPoolExecutor
+    submit_five(CpuPool::new()).await; // ProcessPoolExecutor
 }
