@@ -20,8 +20,10 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// A registered function's identity on the wire: its name and the Rust names of its argument
 /// and result types.
 ///
-/// Two sides agree on a function when all three match, so a worker built with another type
-/// under the same name fails that function's tasks instead of misreading their bytes.
+/// Two sides agree on a function when they [`match`](Signature::matches): the same name and
+/// the same types up to module paths (a type's path differs between two programs that include
+/// the same source in different modules). A worker built with another type under the same
+/// name then fails that function's tasks instead of misreading their bytes.
 ///
 /// # Examples
 ///
@@ -66,6 +68,26 @@ impl Signature {
         }
     }
 
+    /// Whether `other` is the same function: the same name, and the same argument and result
+    /// types once module paths are left out (`app::Point` matches `worker::Point`, not
+    /// `app::Line`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_worker::Signature;
+    ///
+    /// let here = Signature::new("area", "app::shapes::Square", "f64");
+    /// assert!(here.matches(&Signature::new("area", "worker::Square", "f64")));
+    /// assert!(!here.matches(&Signature::new("area", "app::shapes::Circle", "f64")));
+    /// assert!(!here.matches(&Signature::new("perimeter", "app::shapes::Square", "f64")));
+    /// ```
+    pub fn matches(&self, other: &Signature) -> bool {
+        self.name == other.name
+            && unqualified(&self.arg_type) == unqualified(&other.arg_type)
+            && unqualified(&self.result_type) == unqualified(&other.result_type)
+    }
+
     /// Checks that `served` (what a worker said it serves) has this function with the same
     /// types; the error says what is missing or different, naming the function.
     ///
@@ -87,7 +109,7 @@ impl Signature {
     /// ```
     pub fn check_served(&self, served: &[Signature]) -> Result<(), Failure> {
         match served.iter().find(|s| s.name == self.name) {
-            Some(s) if s == self => Ok(()),
+            Some(s) if s.matches(self) => Ok(()),
             Some(s) => Err(Failure::Invalid(format!(
                 "function `{}` has other types in the worker: it serves {s}, the caller wants {self}",
                 self.name
@@ -106,6 +128,25 @@ impl Signature {
             }
         }
     }
+}
+
+/// A type name without its module paths: `alloc::vec::Vec<app::Point>` → `Vec<Point>`.
+fn unqualified(type_name: &str) -> String {
+    let mut out = String::with_capacity(type_name.len());
+    let mut segment_start = 0;
+    let mut chars = type_name.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ':' && chars.peek() == Some(&':') {
+            chars.next();
+            out.truncate(segment_start);
+            continue;
+        }
+        if !(c.is_alphanumeric() || c == '_') {
+            segment_start = out.len() + c.len_utf8();
+        }
+        out.push(c);
+    }
+    out
 }
 
 impl fmt::Display for Signature {

@@ -121,6 +121,22 @@ impl Registry {
         self.entries.values().map(|e| e.signature.clone()).collect()
     }
 
+    /// The signature of the function registered as `name`, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_worker::{Registry, RemoteFn};
+    ///
+    /// fn neg(n: i64) -> i64 { -n }
+    /// let registry = Registry::new().with(RemoteFn::new("neg", neg));
+    /// assert_eq!(registry.signature("neg").unwrap().arg_type, "i64");
+    /// assert!(registry.signature("pos").is_none());
+    /// ```
+    pub fn signature(&self, name: &str) -> Option<&Signature> {
+        self.entries.get(name).map(|e| &e.signature)
+    }
+
     /// How many functions are registered.
     ///
     /// # Examples
@@ -166,7 +182,9 @@ impl Registry {
     /// ```
     pub fn execute(&self, call: &Call) -> Outcome {
         match self.entries.get(call.function.name.as_str()) {
-            Some(entry) if entry.signature == call.function => return (entry.handler)(&call.arg),
+            Some(entry) if entry.signature.matches(&call.function) => {
+                return (entry.handler)(&call.arg);
+            }
             _ => {}
         }
         match call.function.check_served(&self.signatures()) {

@@ -202,3 +202,19 @@ fn a_result_of_another_type_fails_to_decode_naming_the_function() {
         "{err}"
     );
 }
+
+#[test]
+fn types_match_across_module_paths_but_not_across_types() {
+    let served = [Signature::new(
+        "f",
+        "worker_bin::shapes::Point",
+        "alloc::vec::Vec<worker_bin::shapes::Point>",
+    )];
+    let same = Signature::new("f", "app::Point", "alloc::vec::Vec<app::Point>");
+    assert!(same.check_served(&served).is_ok());
+    let other = Signature::new("f", "app::Point", "alloc::vec::Vec<app::Line>");
+    assert!(other.check_served(&served).is_err());
+    let tuple = Signature::new("g", "(u64, alloc::string::String)", "u8");
+    assert!(tuple.matches(&Signature::new("g", "(u64, String)", "u8")));
+    assert!(!tuple.matches(&Signature::new("g", "(u64, u64)", "u8")));
+}
