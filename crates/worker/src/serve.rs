@@ -1,10 +1,11 @@
 //! The worker loop: a worker process connects to its pool, says what it serves, then runs one
 //! call at a time until the pool closes the connection.
 
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufReader};
 use std::os::unix::net::UnixStream;
-use std::sync::mpsc;
 use std::thread;
+
+use rustix::event::{PollFd, PollFlags, poll};
 
 use crate::codec;
 use crate::frame::{read_frame, write_frame};
@@ -64,8 +65,8 @@ pub fn main_if_worker(registry: &Registry) {
         return;
     }
     let pid = std::process::id();
-    let code = match UnixStream::connect(&path).and_then(|s| Ok((s.try_clone()?, s))) {
-        Ok((reader, writer)) => match serve(registry, reader, writer, || std::process::exit(0)) {
+    let code = match UnixStream::connect(&path) {
+        Ok(stream) => match serve(registry, stream, || std::process::exit(0)) {
             Ok(()) => 0,
             Err(e) => {
                 eprintln!("futurepool worker {pid}: {e}");
@@ -84,12 +85,12 @@ pub fn main_if_worker(registry: &Registry) {
 }
 
 /// Runs the worker protocol over a connection: writes a [`Hello`] for `registry`, then answers
-/// each [`Call`] read from `reader` with a [`Reply`] on `writer`, one at a time, until `reader`
-/// ends.
+/// each [`Call`] read from `stream` with a [`Reply`], one at a time, until the other end closes.
 ///
-/// A thread reads the connection while calls run; when the connection ends it calls
-/// `on_close` at once (a worker process passes `|| std::process::exit(0)`, so a running call
-/// does not outlive its pool) and the loop returns after the running call.
+/// A thread watches the connection while calls run (it waits for the peer's hang-up with
+/// `poll(2)`, reading nothing); when the other end closes it calls `on_close` at once (a
+/// worker process passes `|| std::process::exit(0)`, so a running call does not outlive its
+/// pool) and the loop returns after the running call.
 ///
 /// # Errors
 ///
@@ -104,12 +105,10 @@ pub fn main_if_worker(registry: &Registry) {
 /// fn square(n: u64) -> u64 { n * n }
 /// const SQUARE: RemoteFn<u64, u64> = RemoteFn::new("square", square);
 ///
-/// let (pool_end, worker_end) = UnixStream::pair().unwrap();
+/// let (mut pool_end, worker_end) = UnixStream::pair().unwrap();
 /// let worker = std::thread::spawn(move || {
-///     let registry = Registry::new().with(SQUARE);
-///     serve(&registry, worker_end.try_clone().unwrap(), worker_end, || {})
+///     serve(&Registry::new().with(SQUARE), worker_end, || {})
 /// });
-/// let mut pool_end = pool_end;
 /// let hello: Hello = codec::decode(&frame::read_frame(&mut pool_end).unwrap().unwrap()).unwrap();
 /// assert_eq!(hello.functions, [SQUARE.signature()]);
 ///
@@ -121,26 +120,30 @@ pub fn main_if_worker(registry: &Registry) {
 /// drop(pool_end); // the pool goes away: the worker loop ends
 /// worker.join().unwrap().unwrap();
 /// ```
-pub fn serve<R, W, C>(registry: &Registry, reader: R, mut writer: W, on_close: C) -> io::Result<()>
+pub fn serve<C>(registry: &Registry, stream: UnixStream, on_close: C) -> io::Result<()>
 where
-    R: Read + Send + 'static,
-    W: Write,
     C: FnOnce() + Send + 'static,
 {
+    let mut writer = stream.try_clone()?;
+    let watched = stream.try_clone()?;
     let hello = codec::encode(&Hello::new(registry)).map_err(io::Error::other)?;
     write_frame(&mut writer, &hello)?;
 
-    let (calls, received) = mpsc::channel::<io::Result<Call>>();
     thread::Builder::new()
-        .name("futurepool-worker-channel".to_owned())
+        .name("futurepool-worker-watch".to_owned())
         .spawn(move || {
-            read_calls(reader, &calls);
-            drop(calls);
+            wait_for_hang_up(&watched);
             on_close();
         })?;
 
-    for call in received {
-        let call = call?;
+    let mut reader = BufReader::new(stream);
+    while let Some(frame) = read_frame(&mut reader)? {
+        let call: Call = codec::decode(&frame).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("a frame from the pool is not a call: {e}"),
+            )
+        })?;
         let reply = Reply {
             id: call.id,
             outcome: registry.execute(&call),
@@ -151,24 +154,22 @@ where
     Ok(())
 }
 
-/// Reads calls until the connection ends (clean EOF, an error, or a frame that is not a call,
-/// which is passed on as an error).
-fn read_calls<R: Read>(reader: R, calls: &mpsc::Sender<io::Result<Call>>) {
-    let mut reader = BufReader::new(reader);
+/// Blocks until the other end of `stream` hangs up (or the socket fails). Asks `poll(2)` for
+/// the hang-up events only, so calls waiting to be read do not wake it.
+fn wait_for_hang_up(stream: &UnixStream) {
     loop {
-        let call = match read_frame(&mut reader) {
-            Ok(Some(frame)) => codec::decode::<Call>(&frame).map_err(|e| {
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("a frame from the pool is not a call: {e}"),
-                )
-            }),
-            Ok(None) => return,
-            Err(e) => Err(e),
-        };
-        let stop = call.is_err();
-        if calls.send(call).is_err() || stop {
-            return;
+        let mut fds = [PollFd::new(stream, PollFlags::RDHUP)];
+        match poll(&mut fds, None) {
+            Ok(_) => {
+                let events = fds[0].revents();
+                if events.intersects(
+                    PollFlags::RDHUP | PollFlags::HUP | PollFlags::ERR | PollFlags::NVAL,
+                ) {
+                    return;
+                }
+            }
+            Err(rustix::io::Errno::INTR) => {}
+            Err(_) => return,
         }
     }
 }

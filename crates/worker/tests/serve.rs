@@ -32,8 +32,7 @@ fn start() -> Worker {
     let (closed_tx, closed) = mpsc::channel();
     thread::spawn(move || {
         let registry = Registry::new().with(SQUARE).with(BOOM);
-        let reader = worker_end.try_clone().unwrap();
-        let result = serve(&registry, reader, worker_end, move || {
+        let result = serve(&registry, worker_end, move || {
             let _ = closed_tx.send(());
         });
         let _ = done_tx.send(result);
@@ -93,5 +92,6 @@ fn a_frame_that_is_not_a_call_ends_the_loop_with_an_error() {
     w.send(&codec::encode(&"hello?").unwrap());
     let err = w.done.recv_timeout(WATCHDOG).unwrap().unwrap_err();
     assert!(err.to_string().contains("not a call"), "{err}");
+    drop(w.pool_end);
     w.closed.recv_timeout(WATCHDOG).expect("on_close ran");
 }
