@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futurepool_core::{AsyncPool, BuildError};
-use futurepool_worker::{Registry, WORKER_PARENT_ENV, WORKER_SOCKET_ENV};
+use futurepool_worker::{Registry, worker_socket};
 use tokio::runtime::Handle;
 
 use crate::child::Program;
@@ -285,12 +285,8 @@ impl ProcessPoolBuilder {
     }
 }
 
-/// Whether this process was started as a worker (its parent set the worker variables) yet is
-/// building a pool, so its `main` never called `main_if_worker`.
+/// Whether this process was started as a worker (it has the worker argument) yet is building
+/// a pool, so its `main` never called `main_if_worker`.
 fn is_unserved_worker() -> bool {
-    std::env::var_os(WORKER_SOCKET_ENV).is_some()
-        && std::env::var(WORKER_PARENT_ENV)
-            .ok()
-            .and_then(|p| p.parse::<u32>().ok())
-            == Some(std::os::unix::process::parent_id())
+    worker_socket().is_some()
 }

@@ -8,9 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futurepool_worker::frame::{read_frame_async, write_frame_async};
-use futurepool_worker::{
-    Hello, PROTOCOL_VERSION, Reply, Signature, WORKER_PARENT_ENV, WORKER_SOCKET_ENV, codec,
-};
+use futurepool_worker::{Hello, PROTOCOL_VERSION, Reply, Signature, WORKER_ARG, codec};
 use tokio::io::BufReader;
 use tokio::net::UnixListener;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
@@ -67,8 +65,7 @@ impl Child {
         let mut command = Command::new(&program.path);
         command
             .args(&program.args)
-            .env(WORKER_SOCKET_ENV, socket)
-            .env(WORKER_PARENT_ENV, std::process::id().to_string())
+            .arg(worker_arg(socket))
             .stdin(Stdio::null())
             // What a task prints goes to the parent's stderr, never into the channel.
             .stdout(io::stderr())
@@ -205,6 +202,13 @@ impl Child {
     pub(crate) async fn kill(mut self) {
         let _ = self.process.kill().await;
     }
+}
+
+/// `--futurepool-worker=SOCKET`.
+fn worker_arg(socket: &Path) -> std::ffi::OsString {
+    let mut arg = std::ffi::OsString::from(format!("{WORKER_ARG}="));
+    arg.push(socket);
+    arg
 }
 
 const MAIN_HINT: &str =

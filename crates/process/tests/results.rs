@@ -297,3 +297,15 @@ fn building_outside_a_runtime_is_an_error() {
     let err = ProcessPool::builder(Registry::new()).build().unwrap_err();
     assert!(err.to_string().contains("Tokio runtime"), "{err}");
 }
+
+#[test]
+fn a_worker_whose_pool_is_gone_exits_instead_of_running_main() {
+    let out = std::process::Command::new(WORKER)
+        .arg("--futurepool-worker=/nonexistent/pool.sock")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot connect to its pool"), "{stderr}");
+    assert!(!stderr.contains("usage"), "main ran: {stderr}");
+}

@@ -44,4 +44,4 @@ mod serve;
 pub use message::{Call, Failure, Hello, Outcome, PROTOCOL_VERSION, Reply, Signature};
 pub use registry::Registry;
 pub use remote_fn::RemoteFn;
-pub use serve::{WORKER_PARENT_ENV, WORKER_SOCKET_ENV, main_if_worker, serve};
+pub use serve::{WORKER_ARG, main_if_worker, serve, worker_socket};

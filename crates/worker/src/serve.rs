@@ -1,8 +1,11 @@
 //! The worker loop: a worker process connects to its pool, says what it serves, then runs one
 //! call at a time until the pool closes the connection.
 
+use std::ffi::OsStr;
 use std::io::{self, BufReader};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
 use std::thread;
 
 use rustix::event::{PollFd, PollFlags, poll};
@@ -12,34 +15,45 @@ use crate::frame::{read_frame, write_frame};
 use crate::message::{Call, Hello, Reply};
 use crate::registry::Registry;
 
-/// The environment variable that makes a process a worker: the path of the Unix socket its
-/// pool listens on.
+/// The command-line argument that makes a process a worker: `--futurepool-worker=PATH`, where
+/// `PATH` is the Unix socket its pool listens on. A pool adds it after the program's own
+/// arguments.
+///
+/// An argument, not an environment variable, so that programs a task starts (which inherit the
+/// environment) are not taken for workers, and a worker whose pool died before it connected
+/// exits instead of running the program's `main`.
 ///
 /// # Examples
 ///
 /// ```
-/// assert_eq!(futurepool_worker::WORKER_SOCKET_ENV, "FUTUREPOOL_WORKER_SOCKET");
+/// assert_eq!(futurepool_worker::WORKER_ARG, "--futurepool-worker");
 /// ```
-pub const WORKER_SOCKET_ENV: &str = "FUTUREPOOL_WORKER_SOCKET";
+pub const WORKER_ARG: &str = "--futurepool-worker";
 
-/// The environment variable holding the process id of the pool's process. A process whose
-/// parent has another id (say, a program a task started, which inherited the environment)
-/// is not a worker.
+/// The socket path given by [`WORKER_ARG`], if this process was started as a worker.
 ///
 /// # Examples
 ///
 /// ```
-/// assert_eq!(futurepool_worker::WORKER_PARENT_ENV, "FUTUREPOOL_WORKER_PARENT");
+/// assert_eq!(futurepool_worker::worker_socket(), None); // a test binary is no worker
 /// ```
-pub const WORKER_PARENT_ENV: &str = "FUTUREPOOL_WORKER_PARENT";
+pub fn worker_socket() -> Option<PathBuf> {
+    let prefix = format!("{WORKER_ARG}=");
+    std::env::args_os().find_map(|arg| {
+        arg.as_bytes()
+            .strip_prefix(prefix.as_bytes())
+            .map(|path| PathBuf::from(OsStr::from_bytes(path)))
+    })
+}
 
 /// Serves `registry` and exits when this process was started as a pool's worker; returns at
-/// once otherwise. Call it first thing in `main`.
+/// once otherwise. Call it first thing in `main`, before anything reads the command line.
 ///
-/// A worker connects to the Unix socket named by [`WORKER_SOCKET_ENV`], sends its [`Hello`],
-/// then runs the calls it receives one at a time. It exits (status 0) as soon as the pool's end
-/// of the connection closes — when the pool shuts down, is dropped, or its process dies, even
-/// by `SIGKILL` — including while a call is running: a thread watches the connection.
+/// A worker (a process with the [`WORKER_ARG`] argument) connects to its pool's Unix socket,
+/// sends its [`Hello`], then runs the calls it receives one at a time. It exits (status 0) as
+/// soon as the pool's end of the connection closes — when the pool shuts down, is dropped, or
+/// its process dies, even by `SIGKILL` — including while a call is running: a thread watches
+/// the connection. If it cannot connect (its pool is gone), it exits with status 2.
 ///
 /// # Examples
 ///
@@ -55,15 +69,9 @@ pub const WORKER_PARENT_ENV: &str = "FUTUREPOOL_WORKER_PARENT";
 /// }
 /// ```
 pub fn main_if_worker(registry: &Registry) {
-    let Some(path) = std::env::var_os(WORKER_SOCKET_ENV) else {
+    let Some(path) = worker_socket() else {
         return;
     };
-    let parent = std::env::var(WORKER_PARENT_ENV)
-        .ok()
-        .and_then(|p| p.parse::<u32>().ok());
-    if parent != Some(std::os::unix::process::parent_id()) {
-        return;
-    }
     let pid = std::process::id();
     let code = match UnixStream::connect(&path) {
         Ok(stream) => match serve(registry, stream, || std::process::exit(0)) {
@@ -76,7 +84,7 @@ pub fn main_if_worker(registry: &Registry) {
         Err(e) => {
             eprintln!(
                 "futurepool worker {pid}: cannot connect to its pool at {}: {e}",
-                path.to_string_lossy()
+                path.display()
             );
             2
         }
