@@ -146,7 +146,8 @@ where
     }
 
     fn batching(&self) -> bool {
-        self.pool.prefers_batching()
+        // CORE2: stop-gap until the map/ rewrite; only `CpuPool`'s tiny items are batched.
+        std::any::TypeId::of::<E>() == std::any::TypeId::of::<futurepool_core::CpuPool>()
     }
 
     fn submit_one(&mut self, item: A) -> Task<T> {
