@@ -9,7 +9,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use common::Gate;
-use futurepool_core::{AsyncPool, BlockingPool, CpuPool, Executor, TaskError};
+use futurepool_core::{AsyncPool, BlockingPool, CpuPool, TaskError};
 use futurepool_stream::{AsyncPoolMapExt, DEFAULT_MAX_BUFFER, ExecutorMapExt};
 use futures::{Stream, StreamExt, TryStreamExt};
 use tokio::sync::mpsc;
@@ -38,7 +38,7 @@ fn plain<T>(r: Result<T, TaskError>) -> Result<T, String> {
     r.map_err(|e| e.panic_message().unwrap_or("not a panic").to_owned())
 }
 
-async fn check_test_map<E: Executor>(pool: E) {
+async fn check_test_map<E: ExecutorMapExt>(pool: E) {
     let want: Vec<u64> = (0..10u64).map(|n| n.pow(2)).collect();
     let got: Vec<u64> = pool
         .map(|n: u64| n.pow(2), 0..10)
@@ -431,7 +431,7 @@ async fn test_free_reference() {
 }
 
 /// One worker busy with item 0 (blocked on `gate`), the next `queued` items waiting.
-async fn drop_cancels_unstarted<E: Executor>(pool: E, chunk: usize, ordered: bool) {
+async fn drop_cancels_unstarted<E: ExecutorMapExt>(pool: E, chunk: usize, ordered: bool) {
     let gate = Gate::new();
     let ran = Arc::new(AtomicUsize::new(0));
     let (started_tx, mut started) = mpsc::unbounded_channel();
