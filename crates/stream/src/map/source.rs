@@ -27,20 +27,26 @@ use super::order::Queue;
 /// # Examples
 ///
 /// ```
-/// use futurepool_core::{BlockingPool, TaskError};
-/// use futurepool_stream::{ExecutorMapExt, TaskSource};
+/// use futurepool_core::{BlockingPool, CpuPool};
+/// use futurepool_stream::{ExecutorMapExt, MapStream, ResultOrder, TaskSource};
 /// use futures_util::{Stream, StreamExt};
+///
+/// /// Any map stream, whatever its source, input and order, with a small read-ahead.
+/// fn cautious<Src, St, O>(stream: MapStream<Src, St, O>) -> MapStream<Src, St, O>
+/// where
+///     St: Stream,
+///     Src: TaskSource<St::Item>,
+///     O: ResultOrder,
+/// {
+///     stream.buffer(2)
+/// }
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// // Code generic over any map stream of `u32` outcomes:
-/// async fn first<S: Stream<Item = Result<u32, TaskError>> + Unpin>(mut s: S) -> u32 {
-///     s.next().await.unwrap().unwrap()
-/// }
-/// fn is_source<A, Src: TaskSource<A>>(_: &Src) {}
-///
-/// let pool = BlockingPool::new();
-/// assert_eq!(first(pool.map(|n: u32| n + 1, 0..)).await, 1);
+/// let io = BlockingPool::new();
+/// let cpu = CpuPool::builder().max_workers(2).build().unwrap();
+/// assert_eq!(cautious(io.map(|n: u32| n + 1, 0..)).next().await, Some(Ok(1)));
+/// assert_eq!(cautious(cpu.map_unordered(|n: u32| n, [7])).next().await, Some(Ok(7)));
 /// # }
 /// ```
 pub trait TaskSource<A>: Submit<A> {}
@@ -55,10 +61,20 @@ pub trait TaskSource<A>: Submit<A> {}
 ///
 /// ```
 /// use futurepool_core::CpuPool;
-/// use futurepool_stream::{BatchingSource, ExecutorMapExt, PoolFn};
+/// use futurepool_stream::{BatchingSource, PoolFn};
 ///
 /// fn batches<A, Src: BatchingSource<A>>() {}
 /// batches::<u8, PoolFn<CpuPool, fn(u8) -> u8>>();
+/// ```
+///
+/// A stream of [`map_tasks`](super::map_tasks), whose function submits one item per task, has
+/// no `chunk_size`:
+///
+/// ```compile_fail
+/// use futurepool_core::Task;
+/// use futurepool_stream::map_tasks;
+///
+/// let _ = map_tasks(|n: u8| Task::ready(Ok(n)), 0..3).chunk_size(2);
 /// ```
 pub trait BatchingSource<A>: TaskSource<A> + SubmitChunk<A> {}
 
