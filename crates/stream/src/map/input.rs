@@ -28,9 +28,9 @@ use futures_util::stream::{self, Iter};
 /// let pool = BlockingPool::new();
 /// // From an iterator ...
 /// let a: Vec<usize> = pool.map(|w: &str| w.len(), ["a", "bb"]).map(Result::unwrap).collect().await;
-/// // ... or from a stream, e.g. lines arriving over time.
+/// // ... or from a stream, e.g. lines arriving over time (it need not be `Unpin`).
 /// let lines = futures_util::stream::iter(["a", "bb"]).then(|w| async move { w });
-/// let b: Vec<usize> = pool.map(|w: &str| w.len(), Box::pin(lines)).map(Result::unwrap).collect().await;
+/// let b: Vec<usize> = pool.map(|w: &str| w.len(), lines).map(Result::unwrap).collect().await;
 /// assert_eq!(a, b);
 /// # }
 /// ```

@@ -37,10 +37,10 @@ use super::{Map, MapStream, MapUnordered, TryMap, TryMapStream, TryMapUnordered}
 /// items come out as errors with [`TaskError::is_rejected`]; keep `buffer` within the queue's
 /// room.
 ///
-/// The trait is implemented by each pool (not for every [`Executor`]), so that each chooses its
-/// default chunking; an `Executor` of another crate opts in with
-/// `impl ExecutorMapExt for MyPool {}`. For any other function returning a [`Task`], see
-/// [`map_tasks`](crate::map_tasks).
+/// The trait is implemented by each pool rather than for every [`Executor`], so that each pool
+/// states its default chunking ([`ADAPTIVE_CHUNKING`](Self::ADAPTIVE_CHUNKING)); another
+/// `Executor` type opts in with `impl ExecutorMapExt for MyPool {}`. For any other function
+/// returning a [`Task`], see [`map_tasks`](crate::map_tasks).
 ///
 /// # Examples
 ///

@@ -63,18 +63,18 @@ pin_project! {
 /// # Examples
 ///
 /// ```
-/// use futurepool_core::{CpuPool, TaskError};
+/// use futurepool_core::CpuPool;
 /// use futurepool_stream::ExecutorMapExt;
 /// use futures_util::TryStreamExt;
+///
+/// type Error = Box<dyn std::error::Error + Send + Sync>;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// let pool = CpuPool::builder().max_workers(2).build().unwrap();
-/// let parsed: Result<Vec<u8>, TaskError> = pool
-///     .try_map(|s: &str| s.parse::<u8>().map_err(|e| TaskError::timeout(e.to_string())), ["1", "x", "3"])
-///     .try_collect()
-///     .await;
-/// assert!(parsed.is_err());
+/// let parse = |s: &str| s.parse::<u8>().map_err(Error::from);
+/// let parsed: Result<Vec<u8>, Error> = pool.try_map(parse, ["1", "x", "3"]).try_collect().await;
+/// assert_eq!(parsed.unwrap_err().to_string(), "invalid digit found in string");
 /// # }
 /// ```
 pub type TryMap<Src, St> = TryMapStream<Src, St, InputOrder>;
