@@ -57,20 +57,24 @@ impl<Src, Q> Engine<Src, Q> {
         }
     }
 
+    /// Sets the read-ahead bound; see `MapStream::buffer`.
     pub fn set_buffer(&mut self, n: usize) {
         assert!(n > 0, "a map stream's buffer must hold at least one item");
         self.buffer = n;
     }
 
+    /// Sets a fixed chunk size; see `MapStream::chunk_size`.
     pub fn set_chunk_size(&mut self, n: usize) {
         self.chunking = Chunking::fixed(n);
     }
 
+    /// Sets the deadline; see `MapStream::deadline`.
     pub fn set_deadline(&mut self, deadline: Instant) {
         self.deadline = Some(deadline);
         self.sleep = None;
     }
 
+    /// Whether the stream has ended.
     pub fn is_finished(&self) -> bool {
         self.finished
     }
@@ -135,6 +139,8 @@ impl<Src, Q> Engine<Src, Q> {
         self.outstanding = 0;
     }
 
+    /// Fills the read-ahead bound from `input`, then yields the next result in the queue's
+    /// order; past the deadline, yields the timeout error and stops.
     pub fn poll_next<A, St>(
         &mut self,
         mut input: Pin<&mut Option<St>>,
@@ -186,6 +192,7 @@ impl<Src, Q> Engine<Src, Q> {
         Poll::Pending
     }
 
+    /// The stream's size hint, from the input's and the items in flight.
     pub fn size_hint<St: Stream>(&self, input: Option<&St>) -> (usize, Option<usize>) {
         if self.finished {
             return (0, Some(0));
