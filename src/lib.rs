@@ -49,7 +49,8 @@ pub mod prelude {
     };
     pub use futurepool_stream::{
         AsyncPoolMapExt, ExecutorMapExt, ReturnWhen, Waited, as_completed, as_completed_timeout,
-        wait, wait_timeout, wait_with,
+        map_tasks, map_tasks_unordered, try_map_tasks, try_map_tasks_unordered, wait, wait_timeout,
+        wait_with,
     };
     pub use futures_util::{FutureExt as _, StreamExt as _};
 }
