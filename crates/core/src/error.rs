@@ -458,7 +458,16 @@ pub struct BuildError {
 }
 
 impl BuildError {
-    pub(crate) fn new(message: impl Into<String>) -> Self {
+    /// A build error with `message`, for pool builders in other crates (the process and remote
+    /// pools).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = futurepool_core::BuildError::new("no server at nats://127.0.0.1:1");
+    /// assert_eq!(err.to_string(), "no server at nats://127.0.0.1:1");
+    /// ```
+    pub fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
         }
