@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use futurepool_core::{AsyncPool, PoolStats, Task, TaskError};
-use futurepool_worker::{Failure, Registry, RemoteFn, codec};
+use futurepool_worker::{Call, Failure, Outcome, Registry, RemoteFn, codec};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -12,7 +12,7 @@ use futures_util::{Stream, StreamExt};
 
 use crate::builder::ProcessPoolBuilder;
 use crate::map::{CancelOnDrop, default_buffer};
-use crate::task::{run, task_error};
+use crate::task::{run, run_call, task_error};
 use crate::workers::Workers;
 
 /// Python's `ProcessPoolExecutor`, done right: registered functions run in child processes,
@@ -121,6 +121,34 @@ impl ProcessPool {
                     .submit_fallible(async move { Err::<R, TaskError>(err) })
             }
         }
+    }
+
+    /// Submits an already-made [`Call`] (any function, named by its signature) and resolves to
+    /// the worker's undecoded [`Outcome`]: for code that relays calls it does not know the
+    /// types of, such as a remote worker running each task in a child process. A crash,
+    /// timeout or cancel is the task's error, as with [`submit`](Self::submit).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_process::ProcessPool;
+    /// use futurepool_worker::{Registry, RemoteFn, main_if_worker};
+    ///
+    /// fn add((a, b): (i64, i64)) -> i64 { a + b }
+    /// const ADD: RemoteFn<(i64, i64), i64> = RemoteFn::new("add", add);
+    ///
+    /// fn main() {
+    ///     main_if_worker(&Registry::new().with(ADD));
+    ///     tokio::runtime::Runtime::new().unwrap().block_on(async {
+    ///         let pool = ProcessPool::builder(Registry::new().with(ADD)).max_workers(1).build().unwrap();
+    ///         let outcome = pool.submit_call(ADD.call(0, &(40, 2)).unwrap()).await.unwrap();
+    ///         assert_eq!(ADD.result(outcome), Ok(42));
+    ///     });
+    /// }
+    /// ```
+    pub fn submit_call(&self, call: Call) -> Task<Outcome> {
+        self.tasks
+            .submit_fallible(run_call(Arc::clone(&self.workers), call))
     }
 
     /// The encoded call of `f(arg)`, after checking that `f` is in the pool's registry.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use futurepool_core::TaskError;
-use futurepool_worker::{Failure, RemoteFn};
+use futurepool_worker::{Call, Failure, Outcome, RemoteFn, codec};
 use serde::de::DeserializeOwned;
 
 use crate::child::NoReply;
@@ -45,6 +45,42 @@ where
             Err(TaskError::timeout(format!(
                 "`{}` ran past the task timeout of {limit:?}; its worker process {pid} was killed",
                 f.name()
+            )))
+        }
+    }
+}
+
+/// Runs an already-made `call` (any registered function, by its signature) on a worker and
+/// gives back the worker's outcome undecoded: what a remote worker with `isolate(true)` runs.
+pub(crate) async fn run_call(workers: Arc<Workers>, mut call: Call) -> Result<Outcome, TaskError> {
+    call.id = workers.next_call_id();
+    let name = call.function.name.clone();
+    let bytes = codec::encode(&call)
+        .map_err(|e| TaskError::invalid(format!("the call of `{name}` failed to encode: {e}")))?;
+    let mut lease = workers.checkout().await?;
+    let child = lease.child();
+    if let Err(failure) = call.function.check_served(child.served()) {
+        lease.give_back();
+        return Err(task_error(failure));
+    }
+    let pid = child.pid();
+    match child.call(&bytes, workers.settings.task_timeout).await {
+        Ok(reply) => {
+            lease.give_back();
+            Ok(reply.outcome)
+        }
+        Err(NoReply::Died(how)) => {
+            lease.dead();
+            tracing::warn!(pid, function = %name, %how, "a worker process died running a task");
+            Err(TaskError::crashed(format!(
+                "the worker process {pid} running `{name}` died: {how}"
+            )))
+        }
+        Err(NoReply::TimedOut) => {
+            lease.kill().await;
+            let limit = workers.settings.task_timeout.unwrap_or_default();
+            Err(TaskError::timeout(format!(
+                "`{name}` ran past the task timeout of {limit:?}; its worker process {pid} was killed"
             )))
         }
     }
