@@ -1,0 +1,83 @@
+//! The server-side names of one namespace: streams, subjects, consumers and message headers.
+
+use futurepool_core::BuildError;
+
+/// Header naming the subject a task's result goes to.
+pub(crate) const REPLY_TO: &str = "Futurepool-Reply-To";
+/// Header carrying the pool's `max_attempts` for this task.
+pub(crate) const MAX_ATTEMPTS: &str = "Futurepool-Max-Attempts";
+/// Header carrying the pool's `ack_wait` in milliseconds (the worker's progress-ack period).
+pub(crate) const ACK_WAIT_MS: &str = "Futurepool-Ack-Wait-Ms";
+
+/// The names the pools and workers of one namespace share on the server.
+#[derive(Clone, Debug)]
+pub(crate) struct Names {
+    /// The namespace itself.
+    pub(crate) namespace: String,
+}
+
+impl Names {
+    /// Checks `namespace`: 1 to 64 ASCII letters, digits, `-` or `_` (it becomes part of stream
+    /// names and subjects, where dots and wildcards mean something).
+    pub(crate) fn new(namespace: &str) -> Result<Self, BuildError> {
+        let valid = !namespace.is_empty()
+            && namespace.len() <= 64
+            && namespace
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !valid {
+            return Err(BuildError::new(format!(
+                "namespace {namespace:?} is not valid: use 1 to 64 ASCII letters, digits, '-' or '_'"
+            )));
+        }
+        Ok(Self {
+            namespace: namespace.to_owned(),
+        })
+    }
+
+    /// The work-queue stream holding the namespace's tasks.
+    pub(crate) fn task_stream(&self) -> String {
+        format!("{}_tasks", self.namespace)
+    }
+
+    /// The subject tasks are published to.
+    pub(crate) fn task_subject(&self) -> String {
+        format!("{}.tasks", self.namespace)
+    }
+
+    /// The durable pull consumer every worker of the namespace pulls from.
+    pub(crate) fn worker_consumer(&self) -> String {
+        "workers".to_owned()
+    }
+
+    /// The work-queue stream holding results until their pool has read them.
+    pub(crate) fn result_stream(&self) -> String {
+        format!("{}_results", self.namespace)
+    }
+
+    /// The subjects of the result stream: one per pool.
+    pub(crate) fn result_subjects(&self) -> String {
+        format!("{}.results.*", self.namespace)
+    }
+
+    /// The subject the results of pool `pool_id` go to.
+    pub(crate) fn result_subject(&self, pool_id: &str) -> String {
+        format!("{}.results.{pool_id}", self.namespace)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Names;
+
+    #[test]
+    fn namespaces_with_subject_syntax_are_refused() {
+        for bad in ["", "a.b", "a*", ">", "a b", &"x".repeat(65)] {
+            let err = Names::new(bad).unwrap_err();
+            assert!(err.to_string().contains("is not valid"), "{bad:?}: {err}");
+        }
+        let names = Names::new("jobs-2_a").unwrap();
+        assert_eq!(names.task_subject(), "jobs-2_a.tasks");
+        assert_eq!(names.result_subject("p1"), "jobs-2_a.results.p1");
+    }
+}

@@ -1,0 +1,198 @@
+//! The worker's loop: pull at most as many tasks as there are free slots, run each with
+//! progress acks, publish its answer, then double-ack it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::PullConsumer;
+use async_nats::jetstream::{AckKind, Context, Message};
+use futurepool_process::ProcessPool;
+use futurepool_worker::{Call, Outcome, Registry, codec};
+use futures_util::StreamExt;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::names::{ACK_WAIT_MS, MAX_ATTEMPTS, REPLY_TO};
+use crate::wire::{Answer, AnswerKind};
+
+/// What every task of one worker needs.
+pub(crate) struct Serving {
+    pub(crate) js: Context,
+    pub(crate) registry: Registry,
+    /// The child processes of `isolate(true)`.
+    pub(crate) isolated: Option<ProcessPool>,
+}
+
+/// How long one pull request waits for tasks before it is renewed.
+const PULL_EXPIRES: Duration = Duration::from_secs(2);
+
+/// Pulls and starts tasks forever, never more than `slots` at once.
+pub(crate) async fn pull_loop(
+    consumer: PullConsumer,
+    slots: Arc<Semaphore>,
+    serving: Arc<Serving>,
+) {
+    loop {
+        let Ok(first) = Arc::clone(&slots).acquire_owned().await else {
+            return;
+        };
+        let mut permits = vec![first];
+        while let Ok(permit) = Arc::clone(&slots).try_acquire_owned() {
+            permits.push(permit);
+        }
+        let batch = consumer
+            .batch()
+            .max_messages(permits.len())
+            .expires(PULL_EXPIRES)
+            .messages()
+            .await;
+        let mut batch = match batch {
+            Ok(batch) => batch,
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot pull tasks yet; retrying");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                continue;
+            }
+        };
+        while let Some(message) = batch.next().await {
+            match message {
+                Ok(message) => {
+                    let Some(permit) = permits.pop() else {
+                        // The server sent more than asked: let another worker have it.
+                        let _ = message.ack_with(AckKind::Nak(None)).await;
+                        continue;
+                    };
+                    tokio::spawn(handle(Arc::clone(&serving), message, permit));
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "pull request ended");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// The numbers a task message carries in its headers.
+struct Meta {
+    reply_to: String,
+    max_attempts: i64,
+    ack_wait: Duration,
+    delivered: i64,
+}
+
+fn meta(message: &Message) -> Option<Meta> {
+    let headers = message.headers.as_ref()?;
+    let number = |name: &str| headers.get(name)?.as_str().parse::<i64>().ok();
+    Some(Meta {
+        reply_to: headers.get(REPLY_TO)?.as_str().to_owned(),
+        max_attempts: number(MAX_ATTEMPTS).unwrap_or(3),
+        ack_wait: Duration::from_millis(number(ACK_WAIT_MS).unwrap_or(30_000).max(100) as u64),
+        delivered: message.info().ok()?.delivered,
+    })
+}
+
+/// Runs one task message to its end; `_slot` is given back when it returns.
+async fn handle(serving: Arc<Serving>, message: Message, _slot: OwnedSemaphorePermit) {
+    let Some(meta) = meta(&message) else {
+        tracing::warn!("a task message without futurepool headers: dropped");
+        let _ = message.ack_with(AckKind::Term).await;
+        return;
+    };
+    let call: Call = match codec::decode(&message.payload) {
+        Ok(call) => call,
+        Err(e) => {
+            tracing::warn!(error = %e, "a task message that does not decode: dropped");
+            let _ = message.ack_with(AckKind::Term).await;
+            return;
+        }
+    };
+    let id = call.id;
+    let result = if meta.delivered > meta.max_attempts {
+        AnswerKind::Crashed(format!(
+            "`{}` was delivered {} times without a result: the worker running it died each time (max_attempts = {})",
+            call.function.name,
+            meta.delivered - 1,
+            meta.max_attempts
+        ))
+    } else {
+        let run = run(&serving, call, &meta);
+        tokio::pin!(run);
+        let mut progress = tokio::time::interval(meta.ack_wait / 3);
+        progress.tick().await;
+        let ran = loop {
+            tokio::select! {
+                ran = &mut run => break ran,
+                _ = progress.tick() => {
+                    let _ = message.ack_with(AckKind::Progress).await;
+                }
+            }
+        };
+        match ran {
+            Some(result) => result,
+            None => {
+                // Crashed with attempts left: deliver it again at once.
+                let _ = message.ack_with(AckKind::Nak(None)).await;
+                return;
+            }
+        }
+    };
+    let answer = match codec::encode(&Answer { id, result }) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            tracing::error!(error = %e, "an answer failed to encode");
+            return;
+        }
+    };
+    publish_answer(&serving.js, meta.reply_to, answer).await;
+    // Only now is the task done: were this worker to die before the ack, the task would run
+    // again and its second answer would be dropped by the pool.
+    for _ in 0..5 {
+        if message.double_ack().await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Runs the call; `None` when an isolated run crashed and attempts are left.
+async fn run(serving: &Serving, call: Call, meta: &Meta) -> Option<AnswerKind> {
+    match &serving.isolated {
+        None => {
+            let registry = serving.registry.clone();
+            let name = call.function.name.clone();
+            let outcome = tokio::task::spawn_blocking(move || registry.execute(&call))
+                .await
+                .unwrap_or_else(|e| Outcome::Panicked(format!("`{name}` could not finish: {e}")));
+            Some(AnswerKind::Ran(outcome))
+        }
+        Some(pool) => match pool.submit_call(call).await {
+            Ok(outcome) => Some(AnswerKind::Ran(outcome)),
+            Err(e) if meta.delivered >= meta.max_attempts => Some(AnswerKind::Crashed(format!(
+                "{e} (attempt {} of {}: given up)",
+                meta.delivered, meta.max_attempts
+            ))),
+            Err(e) => {
+                tracing::warn!(error = %e, attempt = meta.delivered, "an isolated task failed; it will be tried again");
+                None
+            }
+        },
+    }
+}
+
+/// Publishes an answer until the server stores it.
+async fn publish_answer(js: &Context, subject: String, answer: Vec<u8>) {
+    let payload = bytes::Bytes::from(answer);
+    let mut delay = Duration::from_millis(50);
+    loop {
+        let error = match js.publish(subject.clone(), payload.clone()).await {
+            Ok(ack) => match ack.await {
+                Ok(_) => return,
+                Err(e) => e.to_string(),
+            },
+            Err(e) => e.to_string(),
+        };
+        tracing::debug!(%error, "publishing an answer failed; retrying");
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(2));
+    }
+}

@@ -1,0 +1,152 @@
+//! The state one [`RemotePool`](crate::RemotePool) shares with its task drivers and its result
+//! listener: the connection, the waiting tasks by id, the counters.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::{Context, stream};
+use futurepool_core::PoolStats;
+use futurepool_worker::Registry;
+use tokio::sync::{Notify, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::names::{ACK_WAIT_MS, MAX_ATTEMPTS, Names, REPLY_TO};
+use crate::wire::AnswerKind;
+
+/// The tasks waiting for an answer, by id, and what the listener saw that no task waited for.
+#[derive(Default)]
+pub(crate) struct Waiting {
+    senders: Mutex<HashMap<u64, oneshot::Sender<AnswerKind>>>,
+    /// Answers for tasks already resolved (a second run after a redelivery) or cancelled.
+    pub(crate) duplicates: AtomicU64,
+}
+
+impl Waiting {
+    pub(crate) fn insert(&self, id: u64, tx: oneshot::Sender<AnswerKind>) {
+        self.lock().insert(id, tx);
+    }
+
+    pub(crate) fn remove(&self, id: u64) -> Option<oneshot::Sender<AnswerKind>> {
+        self.lock().remove(&id)
+    }
+
+    /// Hands `answer` to the task `id`; an answer nobody waits for is counted and dropped.
+    pub(crate) fn deliver(&self, id: u64, answer: AnswerKind) {
+        let delivered = match self.remove(id) {
+            Some(tx) => tx.send(answer).is_ok(),
+            None => false,
+        };
+        if !delivered {
+            self.duplicates.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Drops every waiting sender: their tasks resolve as cancelled.
+    pub(crate) fn clear(&self) {
+        let all = std::mem::take(&mut *self.lock());
+        drop(all);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<AnswerKind>>> {
+        self.senders.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Monotonic task counters.
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) submitted: AtomicU64,
+    pub(crate) completed: AtomicU64,
+    pub(crate) failed: AtomicU64,
+    pub(crate) cancelled: AtomicU64,
+    pub(crate) rejected: AtomicU64,
+    /// Tasks accepted and not yet resolved.
+    pub(crate) outstanding: AtomicUsize,
+    /// Tasks accepted whose message the server has not yet stored (or that ended first).
+    pub(crate) unpublished: AtomicUsize,
+}
+
+pub(crate) struct Shared {
+    pub(crate) js: Context,
+    pub(crate) names: Names,
+    pub(crate) task_stream: stream::Stream,
+    pub(crate) pool_id: String,
+    pub(crate) registry: Registry,
+    /// Reply-to, max attempts and ack wait: the same on every task message of this pool.
+    pub(crate) headers: HeaderMap,
+    pub(crate) next_id: AtomicU64,
+    pub(crate) waiting: Arc<Waiting>,
+    pub(crate) counters: Counters,
+    pub(crate) shut: AtomicBool,
+    /// Fired by `shutdown_now`: drivers stop waiting and cancel their tasks.
+    pub(crate) abort: CancellationToken,
+    /// Fired once the pool is gone or drained: the listener stops and removes its consumer.
+    pub(crate) stop_listener: CancellationToken,
+    /// Woken when `outstanding` or `unpublished` drops to zero.
+    pub(crate) changed: Notify,
+}
+
+impl Shared {
+    pub(crate) fn task_headers(
+        names: &Names,
+        pool_id: &str,
+        max_attempts: u32,
+        ack_wait: Duration,
+    ) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(REPLY_TO, names.result_subject(pool_id).as_str());
+        headers.insert(MAX_ATTEMPTS, max_attempts.to_string().as_str());
+        headers.insert(ACK_WAIT_MS, ack_wait.as_millis().to_string().as_str());
+        headers
+    }
+
+    /// Counts a task's end (resolved whichever way) and wakes `shutdown` when it was the last.
+    pub(crate) fn task_ended(&self) {
+        if self.counters.outstanding.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.changed.notify_waiters();
+        }
+    }
+
+    /// Counts a task's message as stored (or its task as ended before it was).
+    pub(crate) fn task_published(&self) {
+        if self.counters.unpublished.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.changed.notify_waiters();
+        }
+    }
+
+    /// Waits until `counter` reads zero.
+    pub(crate) async fn until_zero(&self, counter: &AtomicUsize) {
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if counter.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            changed.await;
+        }
+    }
+
+    pub(crate) fn stats(&self) -> PoolStats {
+        let c = &self.counters;
+        let mut stats = PoolStats::default();
+        stats.submitted = c.submitted.load(Ordering::Relaxed);
+        stats.queued = c.outstanding.load(Ordering::Relaxed);
+        stats.running = 0;
+        stats.completed = c.completed.load(Ordering::Relaxed);
+        stats.failed = c.failed.load(Ordering::Relaxed);
+        stats.cancelled = c.cancelled.load(Ordering::Relaxed);
+        stats.rejected = c.rejected.load(Ordering::Relaxed);
+        stats
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // Every task has ended (each driver holds the state): the listener can go.
+        self.stop_listener.cancel();
+    }
+}

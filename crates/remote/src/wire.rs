@@ -1,0 +1,35 @@
+//! What a worker sends back for one task: the function's [`Outcome`], or why the task was given
+//! up (it kept crashing its worker). Encoded with the worker crate's codec.
+
+use futurepool_core::TaskError;
+use futurepool_worker::{Failure, Outcome};
+use serde::{Deserialize, Serialize};
+
+/// A worker's answer for one task, published to the task's result subject.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Answer {
+    /// The task's id within its pool (the [`Call`](futurepool_worker::Call) id).
+    pub(crate) id: u64,
+    /// What became of it.
+    pub(crate) result: AnswerKind,
+}
+
+/// What became of a task.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum AnswerKind {
+    /// The function ran: its value, panic, or why it could not run.
+    Ran(Outcome),
+    /// The task was delivered `max_attempts` times without a result; the text says what was
+    /// seen.
+    Crashed(String),
+}
+
+/// The task error for a failure the worker reported.
+pub(crate) fn task_error(failure: Failure) -> TaskError {
+    match failure {
+        Failure::Panicked(msg) => TaskError::panicked(msg),
+        Failure::Invalid(msg) => TaskError::invalid(msg),
+        // `Failure` is non-exhaustive: anything new the worker cannot run is invalid.
+        other => TaskError::invalid(other.to_string()),
+    }
+}

@@ -1,0 +1,244 @@
+//! [`Worker`]: serves a namespace's tasks from any machine that can reach the server.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futurepool_core::BuildError;
+use futurepool_process::ProcessPool;
+use futurepool_worker::Registry;
+use tokio::sync::Semaphore;
+
+use crate::names::Names;
+use crate::serve::{Serving, pull_loop};
+use crate::server;
+
+/// A worker of a [`RemotePool`](crate::RemotePool)'s namespace: pulls tasks from the server,
+/// runs them with its [`Registry`], publishes each result and then acks the task. Made by
+/// [`Worker::builder`]; start any number, on any machine.
+///
+/// At most `concurrency` tasks are pulled and run at once; while a task runs, the worker
+/// sends a progress ack three times per `ack_wait`, so a long task is not given to another
+/// worker while this one is alive. A panic is the task's error result (acked, not retried).
+/// With [`isolate(true)`](WorkerBuilder::isolate) each task runs in a child process (a
+/// [`ProcessPool`] of this same program, so it must call
+/// [`main_if_worker`](futurepool_worker::main_if_worker) first thing in `main`): a task that
+/// crashes its process is tried again, up to the pool's `max_attempts`, then fails with
+/// `is_crashed()`, and the worker goes on serving.
+///
+/// # Examples
+///
+/// ```no_run
+/// use futurepool_remote::Worker;
+/// use futurepool_worker::{Registry, RemoteFn};
+///
+/// fn square(n: u64) -> u64 { n * n }
+/// const SQUARE: RemoteFn<u64, u64> = RemoteFn::new("square", square);
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let registry = Registry::new().with(SQUARE);
+///     futurepool_worker::main_if_worker(&registry); // needed only with isolate(true)
+///     Worker::builder(registry)
+///         .url("nats://10.0.0.5:4222")
+///         .concurrency(8)
+///         .run()
+///         .await?; // serves until the process is stopped
+///     Ok(())
+/// }
+/// ```
+#[derive(Debug)]
+pub struct Worker {
+    _private: (),
+}
+
+impl Worker {
+    /// A builder for a worker serving `registry`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = futurepool_remote::Worker::builder(futurepool_worker::Registry::new()).concurrency(4);
+    /// # drop(builder);
+    /// ```
+    pub fn builder(registry: Registry) -> WorkerBuilder {
+        WorkerBuilder {
+            registry,
+            url: "nats://127.0.0.1:4222".to_owned(),
+            namespace: "futurepool".to_owned(),
+            concurrency: std::thread::available_parallelism().map_or(1, usize::from),
+            isolate: false,
+        }
+    }
+}
+
+/// Configures and runs a [`Worker`].
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn f() -> Result<(), futurepool_core::BuildError> {
+/// futurepool_remote::Worker::builder(futurepool_worker::Registry::new())
+///     .url("nats://127.0.0.1:4222")
+///     .namespace("reports")
+///     .concurrency(2)
+///     .isolate(true)
+///     .run()
+///     .await
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct WorkerBuilder {
+    registry: Registry,
+    url: String,
+    namespace: String,
+    concurrency: usize,
+    isolate: bool,
+}
+
+impl WorkerBuilder {
+    /// The NATS server's URL [`nats://127.0.0.1:4222`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = futurepool_remote::Worker::builder(Default::default()).url("nats://10.0.0.5:4222");
+    /// # drop(b);
+    /// ```
+    #[must_use]
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.url = url.into();
+        self
+    }
+
+    /// The namespace whose tasks to serve [`"futurepool"`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = futurepool_remote::Worker::builder(Default::default()).namespace("thumbnails");
+    /// # drop(b);
+    /// ```
+    #[must_use]
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = namespace.into();
+        self
+    }
+
+    /// The most tasks pulled and running at once [available parallelism].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = futurepool_remote::Worker::builder(Default::default()).concurrency(16);
+    /// # drop(b);
+    /// ```
+    #[must_use]
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n;
+        self
+    }
+
+    /// Whether each task runs in a child process [`false`]: a crash then costs one attempt of
+    /// one task, not the worker.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = futurepool_remote::Worker::builder(Default::default()).isolate(true);
+    /// # drop(b);
+    /// ```
+    #[must_use]
+    pub fn isolate(mut self, isolate: bool) -> Self {
+        self.isolate = isolate;
+        self
+    }
+
+    /// Connects and serves until the process is stopped. Needs a Tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// A [`BuildError`] within seconds when the server is unreachable or has no JetStream,
+    /// the namespace is not valid, `concurrency` is 0, or the child processes of
+    /// `isolate(true)` cannot be set up. Once serving, a lost server is waited for, not an
+    /// error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let err = futurepool_remote::Worker::builder(Default::default())
+    ///     .url("nats://127.0.0.1:1")
+    ///     .run()
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("cannot connect"));
+    /// # }
+    /// ```
+    pub async fn run(self) -> Result<(), BuildError> {
+        self.run_until(std::future::pending()).await
+    }
+
+    /// Like [`run`](Self::run), but stops pulling tasks when `stop` completes and returns once
+    /// the tasks it is running are answered.
+    ///
+    /// # Errors
+    ///
+    /// As [`run`](Self::run).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), futurepool_core::BuildError> {
+    /// let stop = tokio::signal::ctrl_c();
+    /// futurepool_remote::Worker::builder(Default::default())
+    ///     .run_until(async { stop.await.ok(); })
+    ///     .await
+    /// # }
+    /// ```
+    pub async fn run_until(self, stop: impl Future<Output = ()>) -> Result<(), BuildError> {
+        let names = Names::new(&self.namespace)?;
+        if self.concurrency == 0 {
+            return Err(BuildError::new("concurrency must be at least 1, got 0"));
+        }
+        let (_client, js) = server::connect(
+            &self.url,
+            &format!("futurepool worker {}", std::process::id()),
+        )
+        .await?;
+        let task_stream = server::task_stream(&js, &names).await?;
+        let consumer = task_stream
+            .get_or_create_consumer(
+                &names.worker_consumer(),
+                server::worker_consumer(&names, Duration::from_secs(30)),
+            )
+            .await
+            .map_err(|e| BuildError::new(format!("cannot set up the workers' consumer: {e}")))?;
+        let isolated = if self.isolate {
+            Some(
+                ProcessPool::builder(self.registry.clone())
+                    .max_workers(self.concurrency)
+                    .build()?,
+            )
+        } else {
+            None
+        };
+        let slots = Arc::new(Semaphore::new(self.concurrency));
+        let serving = Arc::new(Serving {
+            js,
+            registry: self.registry,
+            isolated,
+        });
+        tokio::select! {
+            () = stop => {}
+            () = pull_loop(consumer, Arc::clone(&slots), Arc::clone(&serving)) => {}
+        }
+        // Wait for the running tasks to be answered.
+        let _all = slots.acquire_many(self.concurrency as u32).await;
+        if let Some(pool) = &serving.isolated {
+            pool.shutdown().await;
+        }
+        Ok(())
+    }
+}

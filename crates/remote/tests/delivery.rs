@@ -1,0 +1,185 @@
+//! Delivery against a real `nats-server` and real worker processes: a worker killed mid-task,
+//! a restarted server, tasks submitted before any worker, a cancelled task.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use common::{BOOM, SLOW_SQUARE, SQUARE, Server, WorkerProcess, marker, registry, runs, watchdog};
+use futurepool_remote::RemotePool;
+use futurepool_stream::as_completed;
+use futures::StreamExt;
+
+/// The workers' consumer of `namespace`, as the server sees it.
+async fn consumer_info(url: &str, namespace: &str) -> async_nats::jetstream::consumer::Info {
+    let js = async_nats::jetstream::new(async_nats::connect(url).await.unwrap());
+    let stream = js.get_stream(format!("{namespace}_tasks")).await.unwrap();
+    stream.consumer_info("workers").await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_task_loses_nothing() {
+    watchdog(60, async {
+        let server = Server::start();
+        let pool = RemotePool::builder(registry())
+            .url(&server.url)
+            .namespace("kill")
+            .ack_wait(Duration::from_secs(1))
+            .build()
+            .await
+            .unwrap();
+        let mut victim = WorkerProcess::start(&server.url, "kill", 2, false);
+        let _survivor = WorkerProcess::start(&server.url, "kill", 2, false);
+        let victim_pid = victim.pid();
+        let n = 24u64;
+        let mut done = as_completed((0..n).map(|i| {
+            let task = pool.submit(SLOW_SQUARE, (i, 150 + 20 * (i % 4)));
+            async move { (i, task.await) }
+        }));
+        let mut seen = HashSet::new();
+        let mut killed = false;
+        while let Some((i, result)) = done.next().await {
+            let (square, pid) = result.unwrap_or_else(|e| panic!("task {i}: {e}"));
+            assert_eq!(square, i * i, "task {i}");
+            assert!(seen.insert(i), "task {i} resolved twice");
+            if pid == victim_pid && !killed {
+                // The victim has just answered one task and pulled the next ones: kill -9.
+                victim.kill();
+                killed = true;
+            }
+        }
+        assert!(
+            killed,
+            "the victim never answered a task before the others finished"
+        );
+        assert_eq!(seen.len() as u64, n);
+        let info = consumer_info(&server.url, "kill").await;
+        // One delivery per task, plus the redeliveries of what the victim held.
+        assert!(
+            info.delivered.consumer_sequence > n,
+            "the victim's tasks were not redelivered: {info:?}"
+        );
+        pool.shutdown().await;
+        let stats = pool.stats();
+        assert_eq!((stats.completed, stats.failed, stats.queued), (n, 0, 0));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_stored_before_a_server_restart_are_not_lost() {
+    watchdog(60, async {
+        let mut server = Server::start();
+        let pool = RemotePool::builder(registry())
+            .url(&server.url)
+            .namespace("restart")
+            .build()
+            .await
+            .unwrap();
+        let tasks: Vec<_> = (0..10u64).map(|i| pool.submit(SQUARE, i)).collect();
+        pool.flush().await;
+        server.restart();
+        let _worker = WorkerProcess::start(&server.url, "restart", 2, false);
+        for (i, task) in (0u64..).zip(tasks) {
+            assert_eq!(task.await.unwrap(), i * i);
+        }
+        // Submitting after the restart works too.
+        assert_eq!(pool.submit(SQUARE, 12).await.unwrap(), 144);
+        pool.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_submitted_with_no_worker_up_wait_for_one() {
+    watchdog(60, async {
+        let server = Server::start();
+        let pool = RemotePool::builder(registry())
+            .url(&server.url)
+            .namespace("waiting")
+            .build()
+            .await
+            .unwrap();
+        let tasks: Vec<_> = (0..5u64).map(|i| pool.submit(SQUARE, i + 1)).collect();
+        pool.flush().await;
+        assert!(tasks.iter().all(|t| !t.is_finished()));
+        assert_eq!(consumer_info(&server.url, "waiting").await.num_pending, 5);
+        let _worker = WorkerProcess::start(&server.url, "waiting", 1, false);
+        let out: Vec<u64> = futures::future::join_all(tasks)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(out, [1, 4, 9, 16, 25]);
+        pool.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_queued_task_never_runs() {
+    watchdog(60, async {
+        let server = Server::start();
+        let pool = RemotePool::builder(registry())
+            .url(&server.url)
+            .namespace("cancel")
+            .build()
+            .await
+            .unwrap();
+        let path = marker("cancelled");
+        let task = pool.submit(BOOM, path.display().to_string());
+        pool.flush().await;
+        assert!(task.cancel());
+        assert!(task.await.unwrap_err().is_cancelled());
+        // `shutdown` returns once the cancelled task's message has left the stream.
+        pool.shutdown().await;
+        assert_eq!(pool.stats().cancelled, 1);
+        assert_eq!(consumer_info(&server.url, "cancel").await.num_pending, 0);
+        let _worker = WorkerProcess::start(&server.url, "cancel", 1, false);
+        let pool = RemotePool::builder(registry())
+            .url(&server.url)
+            .namespace("cancel")
+            .build()
+            .await
+            .unwrap();
+        assert_eq!(pool.submit(SQUARE, 5).await.unwrap(), 25);
+        assert_eq!(runs(&path), 0, "the cancelled task ran");
+        pool.shutdown().await;
+        assert!(pool.submit(SQUARE, 1).await.unwrap_err().is_shutdown());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn map_keeps_input_order() {
+    watchdog(60, async {
+        let server = Server::start();
+        let _workers = [
+            WorkerProcess::start(&server.url, "map", 4, false),
+            WorkerProcess::start(&server.url, "map", 4, false),
+        ];
+        let pool = RemotePool::builder(registry())
+            .url(&server.url)
+            .namespace("map")
+            .build()
+            .await
+            .unwrap();
+        let out: Vec<u64> = pool
+            .map(SQUARE, 0..200u64)
+            .map(Result::unwrap)
+            .collect()
+            .await;
+        assert_eq!(out, (0..200u64).map(|i| i * i).collect::<Vec<_>>());
+        let mut unordered: Vec<u64> = pool
+            .map_unordered(SQUARE, 0..50u64)
+            .map(Result::unwrap)
+            .collect()
+            .await;
+        unordered.sort_unstable();
+        assert_eq!(unordered, (0..50u64).map(|i| i * i).collect::<Vec<_>>());
+        pool.shutdown().await;
+        assert_eq!(pool.stats().completed, 250);
+    })
+    .await;
+}

@@ -1,0 +1,121 @@
+//! The worker program of the remote pool's tests, examples' checks and bench: registered
+//! functions that sleep, panic or crash on purpose, served by a `Worker`.
+//!
+//! ```text
+//! remote-test-worker --url URL --namespace NS --concurrency N [--isolate]
+//! ```
+//!
+//! It exits when its standard input closes (the test that started it is gone).
+
+use std::io::{Read, Write};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use futurepool_remote::Worker;
+use futurepool_worker::{Registry, RemoteFn};
+
+static NAMESPACE: OnceLock<String> = OnceLock::new();
+
+fn square(n: u64) -> u64 {
+    n * n
+}
+
+/// Sleeps `ms`, then gives `n²` and this process's id.
+fn slow_square((n, ms): (u64, u64)) -> (u64, u32) {
+    std::thread::sleep(Duration::from_millis(ms));
+    (n * n, std::process::id())
+}
+
+/// The namespace this worker serves.
+fn whoami((): ()) -> String {
+    NAMESPACE.get().cloned().unwrap_or_default()
+}
+
+/// Appends a line to `path` (one line per run), then does what `action` says.
+fn record(path: &str) {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("marker file");
+    writeln!(file, "{}", std::process::id()).expect("marker line");
+}
+
+fn boom(path: String) -> u64 {
+    record(&path);
+    panic!("boom in the worker");
+}
+
+fn abort_now(path: String) -> u64 {
+    record(&path);
+    std::process::abort();
+}
+
+/// The seed's CPU workload: the sum of the squares below `n`.
+fn cpu_bound_calculation(n: u64) -> u128 {
+    let mut result: u128 = 0;
+    for i in 0..n {
+        let i = u128::from(std::hint::black_box(i));
+        result += i * i;
+    }
+    result
+}
+
+fn registry() -> Registry {
+    Registry::new()
+        .with(RemoteFn::new("square", square))
+        .with(RemoteFn::new("slow_square", slow_square))
+        .with(RemoteFn::new("whoami", whoami))
+        .with(RemoteFn::new("boom", boom))
+        .with(RemoteFn::new("abort_now", abort_now))
+        .with(RemoteFn::new(
+            "cpu_bound_calculation",
+            cpu_bound_calculation,
+        ))
+}
+
+fn main() {
+    futurepool_worker::main_if_worker(&registry());
+    let mut url = String::new();
+    let mut namespace = "futurepool".to_owned();
+    let mut concurrency = 1;
+    let mut isolate = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--url" => url = args.next().expect("--url URL"),
+            "--namespace" => namespace = args.next().expect("--namespace NS"),
+            "--concurrency" => {
+                concurrency = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .expect("--concurrency N")
+            }
+            "--isolate" => isolate = true,
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    NAMESPACE.set(namespace.clone()).expect("set once");
+    std::thread::spawn(|| {
+        let mut sink = Vec::new();
+        let _ = std::io::stdin().read_to_end(&mut sink);
+        std::process::exit(0);
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let served = runtime.block_on(
+        Worker::builder(registry())
+            .url(url)
+            .namespace(namespace)
+            .concurrency(concurrency)
+            .isolate(isolate)
+            .run(),
+    );
+    if let Err(e) = served {
+        eprintln!("remote-test-worker: {e}");
+        std::process::exit(2);
+    }
+}
