@@ -31,11 +31,13 @@
 pub use futurepool_core::*;
 #[cfg(feature = "process")]
 pub use futurepool_process::{ProcessPool, ProcessPoolBuilder};
+#[cfg(feature = "remote")]
+pub use futurepool_remote::{RemotePool, RemotePoolBuilder, Worker, WorkerBuilder};
 pub use futurepool_stream::*;
-#[cfg(feature = "process")]
+#[cfg(any(feature = "process", feature = "remote"))]
 pub use futurepool_worker::{Registry, RemoteFn};
 
-/// The worker side of the process pool (feature `process`): what a worker program calls, and
+/// The worker side of the process and remote pools (features `process`, `remote`): what a worker program calls, and
 /// the registered functions it serves.
 ///
 /// # Examples
@@ -51,7 +53,7 @@ pub use futurepool_worker::{Registry, RemoteFn};
 ///     // the program goes on only in the parent
 /// }
 /// ```
-#[cfg(feature = "process")]
+#[cfg(any(feature = "process", feature = "remote"))]
 pub mod worker {
     pub use futurepool_worker::{Registry, RemoteFn, main_if_worker};
 }
@@ -74,12 +76,14 @@ pub mod prelude {
     };
     #[cfg(feature = "process")]
     pub use futurepool_process::{ProcessPool, ProcessPoolBuilder};
+    #[cfg(feature = "remote")]
+    pub use futurepool_remote::{RemotePool, RemotePoolBuilder, Worker, WorkerBuilder};
     pub use futurepool_stream::{
         AsyncPoolMapExt, ExecutorMapExt, ReturnWhen, Waited, as_completed, as_completed_timeout,
         map_tasks, map_tasks_unordered, try_map_tasks, try_map_tasks_unordered, wait, wait_timeout,
         wait_with,
     };
-    #[cfg(feature = "process")]
+    #[cfg(any(feature = "process", feature = "remote"))]
     pub use futurepool_worker::{Registry, RemoteFn};
     pub use futures_util::{FutureExt as _, StreamExt as _};
 }
@@ -111,4 +115,7 @@ mod book {
     #[cfg(feature = "process")]
     #[doc = include_str!("../docs/src/process-isolation.md")]
     mod process_isolation {}
+    #[cfg(feature = "remote")]
+    #[doc = include_str!("../docs/src/scaling-out.md")]
+    mod scaling_out {}
 }
