@@ -1,1 +1,159 @@
-fn main() {}
+//! RemotePool on loopback: 20,000 tiny tasks over 1, 2 and 3 worker processes (submit +
+//! `as_completed`), one submit round trip, and the seed's CPU workload over 3 workers vs one
+//! `CpuPool`. With `--dask JSON` (what `benches/python/dask_bench.py` printed, as
+//! `benches/remote.sh` runs it) it prints dask's numbers beside them and the ratios.
+//!
+//! ```text
+//! benches/remote.sh                       # both sides
+//! cargo bench -p futurepool-remote --bench remote -- --tasks 20000
+//! ```
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{CPU_BOUND, SQUARE, Server, WorkerProcess, registry};
+use futurepool_core::CpuPool;
+use futurepool_remote::RemotePool;
+use futurepool_stream::as_completed;
+use futures_util::StreamExt;
+
+const SEED: [u64; 5] = [10_000_000, 12_000_000, 11_000_000, 9_000_000, 13_000_000];
+
+fn cpu_bound_calculation(n: u64) -> u128 {
+    let mut result: u128 = 0;
+    for i in 0..n {
+        let i = u128::from(std::hint::black_box(i));
+        result += i * i;
+    }
+    result
+}
+
+/// The number after `"key":` in a flat JSON object.
+fn json_number(json: &str, key: &str) -> Option<f64> {
+    let at = json.find(&format!("\"{key}\""))? + key.len() + 2;
+    let rest = json[at..].trim_start().strip_prefix(':')?.trim_start();
+    let end = rest.find([',', '}']).unwrap_or(rest.len());
+    rest[..end].trim().parse().ok()
+}
+
+async fn pool(url: &str, namespace: &str) -> RemotePool {
+    RemotePool::builder(registry())
+        .url(url)
+        .namespace(namespace)
+        .build()
+        .await
+        .expect("a pool")
+}
+
+/// Tasks per second of `n` tiny tasks, submitted at once and collected with `as_completed`.
+async fn throughput(pool: &RemotePool, n: u64) -> f64 {
+    let start = Instant::now();
+    let mut done = as_completed((0..n).map(|i| pool.submit(SQUARE, i)));
+    let mut total = 0u64;
+    while let Some(r) = done.next().await {
+        total = total.wrapping_add(r.expect("a square"));
+    }
+    let elapsed = start.elapsed();
+    assert_eq!(total, (0..n).map(|i| i * i).fold(0u64, u64::wrapping_add));
+    n as f64 / elapsed.as_secs_f64()
+}
+
+fn main() {
+    let mut tasks = 20_000u64;
+    let mut dask = String::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--tasks" => tasks = args.next().and_then(|n| n.parse().ok()).expect("--tasks N"),
+            "--dask" => dask = args.next().unwrap_or_default(),
+            _ => {} // cargo bench passes --bench
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let server = Server::start();
+        let mut rates = Vec::new();
+        let mut round_trip = Duration::ZERO;
+        for workers in 1..=3 {
+            let namespace = format!("bench{workers}");
+            let _workers: Vec<_> = (0..workers)
+                .map(|_| WorkerProcess::start(&server.url, &namespace, 64, false))
+                .collect();
+            let pool = pool(&server.url, &namespace).await;
+            throughput(&pool, 500).await; // warm up
+            rates.push(throughput(&pool, tasks).await);
+            if workers == 1 {
+                let mut rounds = Vec::new();
+                for i in 0..200 {
+                    let t = Instant::now();
+                    pool.submit(SQUARE, i).await.expect("a square");
+                    rounds.push(t.elapsed());
+                }
+                rounds.sort();
+                round_trip = rounds[rounds.len() / 2];
+            }
+            pool.shutdown().await;
+        }
+
+        let _workers: Vec<_> = (0..3)
+            .map(|_| WorkerProcess::start(&server.url, "seed", 1, false))
+            .collect();
+        let pool = pool(&server.url, "seed").await;
+        pool.submit(CPU_BOUND, 10).await.expect("warm up");
+        let start = Instant::now();
+        let remote: Vec<u128> = pool
+            .map(CPU_BOUND, SEED)
+            .map(|r| r.expect("a sum"))
+            .collect()
+            .await;
+        let remote_seed = start.elapsed();
+        pool.shutdown().await;
+        let cpu = CpuPool::new();
+        let start = Instant::now();
+        let local: Vec<u128> = futures_util::future::join_all(
+            SEED.map(|n| cpu.submit(move || cpu_bound_calculation(n))),
+        )
+        .await
+        .into_iter()
+        .map(|r| r.expect("a sum"))
+        .collect();
+        let cpu_seed = start.elapsed();
+        assert_eq!(remote, local);
+
+        println!("RemotePool on loopback, {tasks} tiny tasks (submit + as_completed), 64 tasks in flight per worker");
+        println!("| workers | RemotePool tasks/s | dask LocalCluster tasks/s | ratio |");
+        println!("|---|---|---|---|");
+        for (i, rate) in rates.iter().enumerate() {
+            let workers = i + 1;
+            match json_number(&dask, &format!("tasks_per_s_{workers}")) {
+                Some(d) => println!("| {workers} | {rate:.0} | {d:.0} | {:.1}× |", rate / d),
+                None => println!("| {workers} | {rate:.0} | – | – |"),
+            }
+        }
+        match json_number(&dask, "round_trip_s") {
+            Some(d) => println!(
+                "\none submit round trip (median of 200, 1 worker): RemotePool {:.0} µs, dask {:.0} µs ({:.1}×)",
+                round_trip.as_secs_f64() * 1e6,
+                d * 1e6,
+                d / round_trip.as_secs_f64()
+            ),
+            None => println!(
+                "\none submit round trip (median of 200, 1 worker): RemotePool {:.0} µs",
+                round_trip.as_secs_f64() * 1e6
+            ),
+        }
+        println!(
+            "seed cpu_bound_calculation, five numbers: RemotePool over 3 workers {:.3} s, CpuPool ({} threads) {:.3} s ({:.2}×)",
+            remote_seed.as_secs_f64(),
+            std::thread::available_parallelism().map_or(1, usize::from),
+            cpu_seed.as_secs_f64(),
+            cpu_seed.as_secs_f64() / remote_seed.as_secs_f64()
+        );
+    });
+}

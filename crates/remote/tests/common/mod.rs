@@ -12,6 +12,7 @@ pub const SLOW_SQUARE: RemoteFn<(u64, u64), (u64, u32)> = RemoteFn::new("slow_sq
 pub const WHOAMI: RemoteFn<(), String> = RemoteFn::new("whoami", whoami);
 pub const BOOM: RemoteFn<String, u64> = RemoteFn::new("boom", boom);
 pub const ABORT_NOW: RemoteFn<String, u64> = RemoteFn::new("abort_now", boom);
+pub const CPU_BOUND: RemoteFn<u64, u128> = RemoteFn::new("cpu_bound_calculation", cpu_bound);
 
 // The parent never runs these: their bodies are in the worker program.
 fn square(_: u64) -> u64 {
@@ -26,6 +27,9 @@ fn whoami((): ()) -> String {
 fn boom(_: String) -> u64 {
     unreachable!()
 }
+fn cpu_bound(_: u64) -> u128 {
+    unreachable!()
+}
 
 pub fn registry() -> futurepool_worker::Registry {
     futurepool_worker::Registry::new()
@@ -34,6 +38,7 @@ pub fn registry() -> futurepool_worker::Registry {
         .with(WHOAMI)
         .with(BOOM)
         .with(ABORT_NOW)
+        .with(CPU_BOUND)
 }
 
 /// Where the server binary is; panics saying how to install it when it is missing.
