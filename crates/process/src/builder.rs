@@ -9,6 +9,7 @@ use futurepool_worker::{Registry, worker_socket};
 use tokio::runtime::Handle;
 
 use crate::child::Program;
+use crate::conn::PIPELINE_DEPTH;
 use crate::pool::ProcessPool;
 use crate::workers::{Settings, Workers};
 
@@ -270,8 +271,9 @@ impl ProcessPoolBuilder {
                 "cannot create the directory for worker sockets: {e}"
             ))
         })?;
+        // Room for a call running in each worker and one sent behind it (`conn.rs`).
         let mut tasks = AsyncPool::builder()
-            .max_concurrency(max_workers)
+            .max_concurrency(max_workers.saturating_mul(PIPELINE_DEPTH))
             .name(name)
             .handle(handle);
         if let Some(n) = self.queue_capacity {

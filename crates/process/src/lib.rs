@@ -51,6 +51,7 @@
 
 mod builder;
 mod child;
+mod conn;
 mod exit;
 mod map;
 mod pool;

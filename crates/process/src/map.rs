@@ -7,7 +7,7 @@ use futurepool_core::{Task, TaskError};
 
 /// The read-ahead bound of a map stream: twice the workers, at most 64.
 pub(crate) fn default_buffer(max_workers: usize) -> usize {
-    max_workers.saturating_mul(2).clamp(1, 64)
+    max_workers.saturating_mul(8).clamp(1, 64)
 }
 
 /// A task that is cancelled if dropped before it finishes (the stream was dropped).

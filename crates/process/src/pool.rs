@@ -111,10 +111,12 @@ impl ProcessPool {
         A: Serialize + 'static,
         R: DeserializeOwned + Send + 'static,
     {
-        match self.encode_call(f, &arg) {
-            Ok(call) => self
-                .tasks
-                .submit_fallible(run(Arc::clone(&self.workers), f, call)),
+        let id = self.workers.next_call_id();
+        match self.encode_call(f, id, &arg) {
+            Ok(call) => {
+                self.tasks
+                    .submit_fallible(run(Arc::clone(&self.workers), f, id, call.into()))
+            }
             Err(failure) => {
                 let err = task_error(failure);
                 self.tasks
@@ -124,7 +126,12 @@ impl ProcessPool {
     }
 
     /// The encoded call of `f(arg)`, after checking that `f` is in the pool's registry.
-    fn encode_call<A: Serialize, R>(&self, f: RemoteFn<A, R>, arg: &A) -> Result<Vec<u8>, Failure> {
+    fn encode_call<A: Serialize, R>(
+        &self,
+        f: RemoteFn<A, R>,
+        id: u64,
+        arg: &A,
+    ) -> Result<Vec<u8>, Failure> {
         let wanted = f.signature();
         match self.registry.signature(f.name()) {
             Some(known) if known.matches(&wanted) => {}
@@ -141,7 +148,7 @@ impl ProcessPool {
                 )));
             }
         }
-        let call = f.call(self.workers.next_call_id(), arg)?;
+        let call = f.call(id, arg)?;
         codec::encode(&call).map_err(|e| {
             Failure::Invalid(format!("the call of `{}` failed to encode: {e}", f.name()))
         })
