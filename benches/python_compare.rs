@@ -50,7 +50,7 @@ async fn thread_submit_as_completed(n: u64) -> u128 {
 }
 
 /// `executor.map(task, range(n))`, summed, on any closure pool.
-async fn map_sum<E: Executor>(pool: E, n: u64) -> u128 {
+async fn map_sum<E: ExecutorMapExt>(pool: E, n: u64) -> u128 {
     let total = pool
         .map(task, 0..n)
         .fold(0u128, |acc, r| async move {

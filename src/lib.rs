@@ -76,7 +76,8 @@ pub mod prelude {
     pub use futurepool_process::{ProcessPool, ProcessPoolBuilder};
     pub use futurepool_stream::{
         AsyncPoolMapExt, ExecutorMapExt, ReturnWhen, Waited, as_completed, as_completed_timeout,
-        wait, wait_timeout, wait_with,
+        map_tasks, map_tasks_unordered, try_map_tasks, try_map_tasks_unordered, wait, wait_timeout,
+        wait_with,
     };
     #[cfg(feature = "process")]
     pub use futurepool_worker::{Registry, RemoteFn};

@@ -4,18 +4,14 @@
 use std::fmt;
 use std::future::{Future, poll_fn};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
 
 use tokio::runtime::Handle;
-use tokio::sync::OwnedSemaphorePermit;
 
-use crate::blocking::{check_max_workers, runtime_handle};
-use crate::error::{BuildError, TrySubmitError};
-use crate::queue::{Push, WorkQueue};
-use crate::shared::{AsyncJob, Refusal, Shared};
+use crate::error::{BuildError, TaskError, TrySubmitError};
+use crate::pool::{Builder, Owner, PoolCore, Runner, WorkerSlot};
 use crate::stats::PoolStats;
-use crate::task::Task;
+use crate::task::{Body, Job, Task};
 
 /// A pool for async work (HTTP requests, database queries): futures spawned on the Tokio
 /// runtime, at most `max_concurrency` of them polled at once.
@@ -44,26 +40,58 @@ use crate::task::Task;
 /// ```
 #[derive(Clone)]
 pub struct AsyncPool {
-    handle: Arc<PoolHandle>,
+    owner: Arc<Owner<Async>>,
 }
 
-/// The part of a pool whose drop (with the last `AsyncPool`) lets parked workers exit.
-struct PoolHandle {
-    inner: Arc<Inner>,
+/// Starts workers as Tokio tasks.
+pub(crate) struct Async {
+    handle: Handle,
 }
 
-impl Drop for PoolHandle {
-    fn drop(&mut self) {
-        self.inner.queue.close();
+impl Runner for Async {
+    fn start_worker(&self, slot: WorkerSlot<Self>, first: Option<Job>) {
+        // After the runtime shut down, Tokio drops the future unpolled: the slot's `Drop`
+        // then shuts the pool down and the job's cancels its task. The same happens to every
+        // worker when the runtime shuts down later.
+        drop(self.handle.spawn(work(slot, first)));
     }
 }
 
-struct Inner {
-    shared: Shared,
-    queue: WorkQueue<AsyncJob>,
-    handle: Handle,
-    /// Ids for workers, so that the queue can tell parked workers apart.
-    next_worker: AtomicUsize,
+/// A worker: awaits `first`, then queued futures one after another, parking while the queue
+/// is empty, until the pool is drained, or shut down now.
+async fn work(mut slot: WorkerSlot<Async>, mut first: Option<Job>) {
+    let core = Arc::clone(slot.core());
+    // Polled once, this registers the worker to be woken by `shutdown_now`; from then on a
+    // flag check per poll suffices, cheaper than polling the token's future again.
+    let killed = core.kill_token().clone().cancelled_owned();
+    tokio::pin!(killed);
+    poll_fn(|cx| {
+        let _ = killed.as_mut().poll(cx);
+        Poll::Ready(())
+    })
+    .await;
+    let mut parked = false;
+    loop {
+        let mut job = match first.take() {
+            Some(job) => job,
+            None => match poll_fn(|cx| slot.poll_next(&mut parked, cx)).await {
+                Some(job) => job,
+                None => return,
+            },
+        };
+        poll_fn(|cx| {
+            if core.is_killed() {
+                Poll::Ready(())
+            } else {
+                job.poll_run(cx)
+            }
+        })
+        .await;
+        // Dropping the job ends the task: a future dropped mid-run is cancelled.
+        drop(job);
+        // Let other runtime tasks in between queued futures that never yield on their own.
+        tokio::task::consume_budget().await;
+    }
 }
 
 impl AsyncPool {
@@ -102,7 +130,11 @@ impl AsyncPool {
     /// # }
     /// ```
     pub fn builder() -> AsyncPoolBuilder {
-        AsyncPoolBuilder::default()
+        Builder::new()
+    }
+
+    fn core(&self) -> &Arc<PoolCore<Async>> {
+        &self.owner.0
     }
 
     /// The most futures this pool polls at once.
@@ -117,7 +149,7 @@ impl AsyncPool {
     /// # }
     /// ```
     pub fn max_concurrency(&self) -> usize {
-        self.handle.inner.queue.max_workers()
+        self.core().queue.max_workers()
     }
 
     /// Submits a future to run on the pool and returns its [`Task`].
@@ -143,10 +175,35 @@ impl AsyncPool {
         Fut: Future + Send + 'static,
         Fut::Output: Send + 'static,
     {
-        match self.handle.inner.shared.try_reserve() {
-            Ok(permit) => self.spawn(fut, permit),
-            Err(why) => self.handle.inner.shared.refused(why),
-        }
+        self.core().submit(Body::future(fut), None)
+    }
+
+    /// Submits a future whose output is already a task outcome: `Ok(value)` resolves the
+    /// task to `value`, `Err(error)` to that [`TaskError`].
+    ///
+    /// This is how a pool built on an `AsyncPool` (a process pool whose worker crashed, a
+    /// remote pool whose task timed out) reports its own failures through the same `Task`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_core::TaskError;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = futurepool_core::AsyncPool::new();
+    /// let task = pool.submit_fallible(async { Err::<u32, _>(TaskError::crashed("exit code 3")) });
+    /// assert!(task.await.unwrap_err().is_crashed());
+    /// let task = pool.submit_fallible(async { Ok::<_, TaskError>(5) });
+    /// assert_eq!(task.await.unwrap(), 5);
+    /// # }
+    /// ```
+    pub fn submit_fallible<Fut, T>(&self, fut: Fut) -> Task<T>
+    where
+        Fut: Future<Output = Result<T, TaskError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.core().submit(Body::fallible_future(fut), None)
     }
 
     /// Submits a future only if it can be accepted now; otherwise gives it back.
@@ -171,11 +228,7 @@ impl AsyncPool {
         Fut: Future + Send + 'static,
         Fut::Output: Send + 'static,
     {
-        match self.handle.inner.shared.try_reserve() {
-            Ok(permit) => Ok(self.spawn(fut, permit)),
-            Err(Refusal::Full) => Err(TrySubmitError::Full(fut)),
-            Err(Refusal::Shutdown) => Err(TrySubmitError::Shutdown(fut)),
-        }
+        self.core().try_submit(fut, Body::future)
     }
 
     /// Submits a future, first waiting for room in the pool's bounded queue.
@@ -209,34 +262,7 @@ impl AsyncPool {
         Fut: Future + Send + 'static,
         Fut::Output: Send + 'static,
     {
-        match self.handle.inner.shared.reserve().await {
-            Ok(permit) => self.spawn(fut, permit),
-            Err(why) => self.handle.inner.shared.refused(why),
-        }
-    }
-
-    fn spawn<Fut>(&self, fut: Fut, permit: Option<OwnedSemaphorePermit>) -> Task<Fut::Output>
-    where
-        Fut: Future + Send + 'static,
-        Fut::Output: Send + 'static,
-    {
-        let inner = &self.handle.inner;
-        inner
-            .shared
-            .future_task(fut, permit, |job| match inner.queue.push(job) {
-                Push::StartWorker(first) => {
-                    let id = inner.next_worker.fetch_add(1, Ordering::Relaxed);
-                    drop(inner.handle.spawn(work(Arc::clone(inner), id, first)));
-                    Ok(())
-                }
-                Push::Queued => Ok(()),
-                Push::Closed(job) => Err(job),
-            })
-    }
-
-    fn close(&self) {
-        self.handle.inner.shared.close();
-        self.handle.inner.queue.close();
+        self.core().submit_wait(Body::future(fut)).await
     }
 
     /// Shuts the pool down gracefully: stops accepting work at once, and the returned future
@@ -258,8 +284,8 @@ impl AsyncPool {
     /// # }
     /// ```
     pub fn shutdown(&self) -> impl Future<Output = ()> + Send + 'static {
-        self.close();
-        self.stopped()
+        self.core().close();
+        self.core().stopped()
     }
 
     /// Shuts the pool down now: stops accepting work, cancels queued futures, drops running
@@ -277,15 +303,8 @@ impl AsyncPool {
     /// # }
     /// ```
     pub fn shutdown_now(&self) -> impl Future<Output = ()> + Send + 'static {
-        self.close();
-        self.handle.inner.shared.kill();
-        drop(self.handle.inner.queue.take_queued());
-        self.stopped()
-    }
-
-    fn stopped(&self) -> impl Future<Output = ()> + Send + 'static {
-        let inner = Arc::clone(&self.handle.inner);
-        async move { inner.shared.drained().await }
+        self.core().kill();
+        self.core().stopped()
     }
 
     /// Whether the pool was shut down.
@@ -301,7 +320,7 @@ impl AsyncPool {
     /// # }
     /// ```
     pub fn is_shutdown(&self) -> bool {
-        self.handle.inner.shared.is_shutdown()
+        self.core().is_shutdown()
     }
 
     /// A snapshot of the pool's task counters.
@@ -317,7 +336,7 @@ impl AsyncPool {
     /// # }
     /// ```
     pub fn stats(&self) -> PoolStats {
-        self.handle.inner.shared.stats()
+        self.core().stats()
     }
 
     /// The pool's name, as it appears in each task's `tracing` span.
@@ -331,45 +350,7 @@ impl AsyncPool {
     /// # }
     /// ```
     pub fn name(&self) -> &str {
-        &self.handle.inner.shared.name
-    }
-}
-
-/// A running slot: awaits `job`, then queued jobs, parking while the queue is empty, until the
-/// pool is closed (or its last handle dropped) and the queue empty, or shut down now.
-async fn work(inner: Arc<Inner>, id: usize, mut first: Option<AsyncJob>) {
-    // Polled once, this registers the worker to be woken by `shutdown_now`; from then on a
-    // flag check per poll suffices, cheaper than polling the token's future again.
-    let killed = inner.shared.kill.clone().cancelled_owned();
-    tokio::pin!(killed);
-    let mut alive = poll_fn(|cx| Poll::Ready(killed.as_mut().poll(cx).is_pending())).await;
-    let mut parked = false;
-    while alive {
-        let mut job = match first.take() {
-            Some(job) => job,
-            None => match poll_fn(|cx| inner.queue.poll_next(id, &mut parked, cx)).await {
-                Some(job) => job,
-                None => return,
-            },
-        };
-        alive = poll_fn(|cx| {
-            if inner.shared.is_killed() {
-                Poll::Ready(false)
-            } else {
-                job.run.as_mut().poll(cx).map(|()| true)
-            }
-        })
-        .await;
-        if alive {
-            job.retire();
-            // Let other runtime tasks in between queued futures that never yield on their own.
-            tokio::task::consume_budget().await;
-        }
-    }
-    // Shut down now: the queue is closed, so this drops what is left and retires the worker.
-    drop(first);
-    while let Some(queued) = poll_fn(|cx| inner.queue.poll_next(id, &mut parked, cx)).await {
-        drop(queued);
+        self.core().name()
     }
 }
 
@@ -390,7 +371,8 @@ impl fmt::Debug for AsyncPool {
     }
 }
 
-/// Configures and builds an [`AsyncPool`]; every setting has a documented default.
+/// Configures and builds an [`AsyncPool`]: [`Builder`] with the settings of a pool of
+/// futures on the Tokio runtime.
 ///
 /// # Examples
 ///
@@ -405,16 +387,9 @@ impl fmt::Debug for AsyncPool {
 /// assert_eq!(pool.name(), "crawler");
 /// # }
 /// ```
-#[derive(Clone, Debug, Default)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct AsyncPoolBuilder {
-    max_concurrency: Option<usize>,
-    name: Option<String>,
-    queue_capacity: Option<usize>,
-    handle: Option<Handle>,
-}
+pub type AsyncPoolBuilder = Builder<AsyncPool>;
 
-impl AsyncPoolBuilder {
+impl Builder<AsyncPool> {
     /// The default `max_concurrency`.
     pub const DEFAULT_MAX_CONCURRENCY: usize = 64;
 
@@ -432,42 +407,7 @@ impl AsyncPoolBuilder {
     /// # }
     /// ```
     pub fn max_concurrency(mut self, n: usize) -> Self {
-        self.max_concurrency = Some(n);
-        self
-    }
-
-    /// The pool's name, shown in `tracing` spans [default: `"async"`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let pool = futurepool_core::AsyncPool::builder().name("net").build().unwrap();
-    /// assert_eq!(pool.name(), "net");
-    /// # }
-    /// ```
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// Bounds how many futures may wait for a slot [default: unbounded].
-    ///
-    /// See [`BlockingPoolBuilder::queue_capacity`](crate::BlockingPoolBuilder::queue_capacity)
-    /// for what a bound changes.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let pool = futurepool_core::AsyncPool::builder().queue_capacity(100).build().unwrap();
-    /// # drop(pool);
-    /// # }
-    /// ```
-    pub fn queue_capacity(mut self, n: usize) -> Self {
-        self.queue_capacity = Some(n);
+        self.size = Some(n);
         self
     }
 
@@ -503,19 +443,10 @@ impl AsyncPoolBuilder {
     /// assert!(err.to_string().contains("Tokio runtime"));
     /// ```
     pub fn build(self) -> Result<AsyncPool, BuildError> {
-        let max = check_max_workers(self.max_concurrency, || Self::DEFAULT_MAX_CONCURRENCY)
-            .map_err(|_| BuildError::new("max_concurrency must be at least 1, got 0"))?;
-        let handle = runtime_handle(self.handle, "AsyncPool")?;
-        let name: Arc<str> = self.name.as_deref().unwrap_or("async").into();
+        let config = self.config("async", "max_concurrency", || Self::DEFAULT_MAX_CONCURRENCY)?;
+        let handle = self.runtime("AsyncPool")?;
         Ok(AsyncPool {
-            handle: Arc::new(PoolHandle {
-                inner: Arc::new(Inner {
-                    shared: Shared::new(name, max, self.queue_capacity),
-                    queue: WorkQueue::new(max),
-                    handle,
-                    next_worker: AtomicUsize::new(0),
-                }),
-            }),
+            owner: Arc::new(Owner(PoolCore::new(&config, Async { handle }))),
         })
     }
 }

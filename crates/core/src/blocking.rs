@@ -6,16 +6,12 @@ use std::future::Future;
 use std::sync::Arc;
 
 use tokio::runtime::Handle;
-use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 
-use crate::closure_pool::closure_pool_api;
 use crate::error::{BuildError, TrySubmitError};
-use crate::executor::Executor;
-use crate::queue::{Push, WorkQueue};
-use crate::shared::{Job, Refusal, Shared};
+use crate::pool::{Builder, Owner, PoolCore, Runner, WorkerSlot};
 use crate::stats::PoolStats;
-use crate::task::Task;
+use crate::task::{Body, Job, Task};
 
 /// A pool for blocking closures (file and network I/O, blocking client libraries, FFI):
 /// Python's `ThreadPoolExecutor`, on Tokio's `spawn_blocking` threads.
@@ -26,7 +22,8 @@ use crate::task::Task;
 /// The async runtime's own worker threads are never used.
 ///
 /// `BlockingPool` is a cheap handle: clone it freely. Dropping the last handle lets submitted
-/// tasks finish.
+/// tasks finish. If the runtime shuts down, the pool shuts down with it: unfinished tasks
+/// resolve as cancelled and later submits at once.
 ///
 /// # Examples
 ///
@@ -44,21 +41,58 @@ use crate::task::Task;
 /// ```
 #[derive(Clone)]
 pub struct BlockingPool {
-    inner: Arc<Inner>,
+    owner: Arc<Owner<Blocking>>,
 }
 
-struct Inner {
-    shared: Shared,
-    queue: WorkQueue<Job>,
+/// Starts workers with `spawn_blocking`.
+pub(crate) struct Blocking {
     handle: Handle,
 }
 
 /// How many times a worker looks for more work before it gives its thread back.
 const SPIN_ROUNDS: u32 = 64;
 
-impl BlockingPool {
-    const PREFERS_BATCHING: bool = false;
+impl Runner for Blocking {
+    fn start_worker(&self, slot: WorkerSlot<Self>, first: Option<Job>) {
+        // After the runtime shut down, Tokio drops the closure unrun: the slot's `Drop` then
+        // shuts the pool down and the job's cancels its task.
+        drop(self.handle.spawn_blocking(move || work(slot, first)));
+    }
+}
 
+/// A worker: runs `first`, then queued jobs, until the queue stays empty.
+fn work(mut slot: WorkerSlot<Blocking>, mut first: Option<Job>) {
+    loop {
+        let job = match first.take() {
+            Some(job) => job,
+            None => {
+                look_for_work(slot.core());
+                match slot.next_or_leave() {
+                    Some(job) => job,
+                    None => return,
+                }
+            }
+        };
+        slot.core().run_sync(job);
+    }
+}
+
+/// Work often arrives in bursts: look for more a little before giving the thread back, which
+/// saves a `spawn_blocking` (and a thread wake-up) per task.
+fn look_for_work(core: &PoolCore<Blocking>) {
+    for round in 0..SPIN_ROUNDS {
+        if core.queue.has_jobs() {
+            return;
+        }
+        if round < SPIN_ROUNDS / 2 {
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+    }
+}
+
+impl BlockingPool {
     /// A pool with the default settings of [`BlockingPoolBuilder`].
     ///
     /// # Panics
@@ -94,7 +128,11 @@ impl BlockingPool {
     /// # }
     /// ```
     pub fn builder() -> BlockingPoolBuilder {
-        BlockingPoolBuilder::default()
+        Builder::new()
+    }
+
+    fn core(&self) -> &Arc<PoolCore<Blocking>> {
+        &self.owner.0
     }
 
     /// The most closures this pool runs at once.
@@ -109,87 +147,233 @@ impl BlockingPool {
     /// # }
     /// ```
     pub fn max_workers(&self) -> usize {
-        self.inner.queue.max_workers()
+        self.core().queue.max_workers()
     }
 
-    fn shared(&self) -> &Shared {
-        &self.inner.shared
-    }
-
-    fn spawn<F, T>(
-        &self,
-        f: F,
-        permit: Option<OwnedSemaphorePermit>,
-        token: Option<CancellationToken>,
-    ) -> Task<T>
+    /// Submits a closure to run on the pool and returns its [`Task`].
+    ///
+    /// Never blocks and never panics. After [`shutdown`](Self::shutdown) the task resolves at
+    /// once to an error with [`TaskError::is_shutdown`](crate::TaskError::is_shutdown); if the
+    /// pool has a bounded queue and it is full, to one with
+    /// [`TaskError::is_rejected`](crate::TaskError::is_rejected) (use
+    /// [`submit_wait`](Self::submit_wait) or [`try_submit`](Self::try_submit) to respect the
+    /// bound instead). A panic in `f` resolves the task to an error with
+    /// [`TaskError::is_panic`](crate::TaskError::is_panic); the pool carries on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = futurepool_core::BlockingPool::new();
+    /// let task = pool.submit(|| (1..=10u64).product::<u64>());
+    /// assert_eq!(task.await.unwrap(), 3_628_800);
+    /// # }
+    /// ```
+    pub fn submit<F, T>(&self, f: F) -> Task<T>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.inner
-            .shared
-            .closure_task(f, permit, token, |job| match self.inner.queue.push(job) {
-                Push::StartWorker(first) => {
-                    let inner = Arc::clone(&self.inner);
-                    drop(self.inner.handle.spawn_blocking(move || inner.work(first)));
-                    Ok(())
-                }
-                Push::Queued => Ok(()),
-                Push::Closed(job) => Err(job),
-            })
+        self.core().submit(Body::closure(f), None)
     }
 
-    fn close(&self) {
-        self.inner.shared.close();
-        self.inner.queue.close();
+    /// Submits a closure that can be told to stop: it receives a [`CancellationToken`] that
+    /// [`Task::cancel`] and [`shutdown_now`](Self::shutdown_now) trigger.
+    ///
+    /// Poll `token.is_cancelled()` in long loops and return early. Once the token is
+    /// triggered, the task resolves to an error with
+    /// [`TaskError::is_cancelled`](crate::TaskError::is_cancelled) and the closure's return
+    /// value is discarded, so a partial result never passes for a whole one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = futurepool_core::BlockingPool::new();
+    /// let (started_tx, started) = tokio::sync::oneshot::channel();
+    /// let task = pool.submit_cancellable(move |token| {
+    ///     started_tx.send(()).unwrap();
+    ///     let mut spins = 0u64;
+    ///     while !token.is_cancelled() {
+    ///         spins += 1;
+    ///         std::hint::spin_loop();
+    ///     }
+    ///     spins
+    /// });
+    /// started.await.unwrap();
+    /// assert!(task.cancel());
+    /// assert!(task.await.unwrap_err().is_cancelled());
+    /// # }
+    /// ```
+    pub fn submit_cancellable<F, T>(&self, f: F) -> Task<T>
+    where
+        F: FnOnce(CancellationToken) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let token = self.core().child_token();
+        let given = token.clone();
+        self.core()
+            .submit(Body::closure(move || f(given)), Some(token))
     }
 
-    fn drop_queued(&self) {
-        drop(self.inner.queue.take_queued());
+    /// Submits a closure only if it can be accepted now; otherwise gives it back.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySubmitError::Full`] when the pool's bounded queue has no room,
+    /// [`TrySubmitError::Shutdown`] after shutdown; both hold the closure.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = futurepool_core::BlockingPool::new();
+    /// match pool.try_submit(|| 1) {
+    ///     Ok(task) => assert_eq!(task.await.unwrap(), 1),
+    ///     Err(refused) => println!("not now: {refused}"),
+    /// }
+    /// # }
+    /// ```
+    pub fn try_submit<F, T>(&self, f: F) -> Result<Task<T>, TrySubmitError<F>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.core().try_submit(f, Body::closure)
     }
 
-    fn stopped(&self) -> impl Future<Output = ()> + Send + 'static {
-        let inner = Arc::clone(&self.inner);
-        async move { inner.shared.drained().await }
+    /// Submits a closure, first waiting for room in the pool's bounded queue.
+    ///
+    /// This waits for a place in the queue, not for the task: await the returned [`Task`]
+    /// for that. Without a bounded queue it returns at once. If the pool shuts down while
+    /// waiting, the task resolves to an error with
+    /// [`TaskError::is_shutdown`](crate::TaskError::is_shutdown).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if the future is dropped before it completes, `f` is dropped unsubmitted
+    /// and no place in the queue is lost.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = futurepool_core::BlockingPool::builder().queue_capacity(4).build().unwrap();
+    /// let mut tasks = Vec::new();
+    /// for i in 0..100u32 {
+    ///     tasks.push(pool.submit_wait(move || i * 2).await);
+    /// }
+    /// let total: u32 = futures::future::try_join_all(tasks).await.unwrap().into_iter().sum();
+    /// assert_eq!(total, 9900);
+    /// # }
+    /// ```
+    pub async fn submit_wait<F, T>(&self, f: F) -> Task<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.core().submit_wait(Body::closure(f)).await
+    }
+
+    /// Shuts the pool down gracefully: stops accepting work at once, and the returned future
+    /// completes when every queued and running task has finished and been dropped.
+    ///
+    /// Every task accepted before the call runs, however the call races submitters. Calling it
+    /// again (or after [`shutdown_now`](Self::shutdown_now)) is harmless. Work is refused from
+    /// the moment of the call, even if the future is never awaited.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = futurepool_core::BlockingPool::new();
+    /// let task = pool.submit(|| "queued before shutdown");
+    /// pool.shutdown().await;
+    /// assert!(task.is_finished());
+    /// assert!(pool.submit(|| ()).await.unwrap_err().is_shutdown());
+    /// # }
+    /// ```
+    pub fn shutdown(&self) -> impl Future<Output = ()> + Send + 'static {
+        self.core().close();
+        self.core().stopped()
+    }
+
+    /// Shuts the pool down now: stops accepting work, cancels every task that has not
+    /// started, triggers the tokens of running cooperative closures, and completes when the
+    /// running closures have returned and every task has been dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = futurepool_core::BlockingPool::new();
+    /// let task = pool.submit_cancellable(|token| {
+    ///     while !token.is_cancelled() {
+    ///         std::thread::yield_now();
+    ///     }
+    /// });
+    /// pool.shutdown_now().await;
+    /// assert!(task.await.unwrap_err().is_cancelled());
+    /// # }
+    /// ```
+    pub fn shutdown_now(&self) -> impl Future<Output = ()> + Send + 'static {
+        self.core().kill();
+        self.core().stopped()
+    }
+
+    /// Whether the pool was shut down (by a call, or because its runtime shut down).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = futurepool_core::BlockingPool::new();
+    /// assert!(!pool.is_shutdown());
+    /// pool.shutdown().await;
+    /// assert!(pool.is_shutdown());
+    /// # }
+    /// ```
+    pub fn is_shutdown(&self) -> bool {
+        self.core().is_shutdown()
+    }
+
+    /// A snapshot of the pool's task counters.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = futurepool_core::BlockingPool::new();
+    /// pool.submit(|| ()).await.unwrap();
+    /// assert_eq!(pool.stats().completed, 1);
+    /// # }
+    /// ```
+    pub fn stats(&self) -> PoolStats {
+        self.core().stats()
+    }
+
+    /// The pool's name, as it appears in each task's `tracing` span.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// assert_eq!(futurepool_core::BlockingPool::new().name(), "blocking");
+    /// # }
+    /// ```
+    pub fn name(&self) -> &str {
+        self.core().name()
     }
 }
-
-impl Inner {
-    /// A worker: runs `first`, then queued jobs, until the queue stays empty.
-    fn work(&self, mut first: Option<Job>) {
-        loop {
-            let job = match first.take() {
-                Some(job) => job,
-                None => match self.next_job() {
-                    Some(job) => job,
-                    None => return,
-                },
-            };
-            job.run();
-        }
-    }
-
-    /// The next queued job, looking a little before giving up; `None`: the worker must exit.
-    fn next_job(&self) -> Option<Job> {
-        if !self.queue.has_jobs() {
-            // Work often arrives in bursts: look for more a little before giving the thread
-            // back, which saves a `spawn_blocking` (and a thread wake-up) per task.
-            for round in 0..SPIN_ROUNDS {
-                if self.queue.has_jobs() {
-                    break;
-                }
-                if round < SPIN_ROUNDS / 2 {
-                    std::hint::spin_loop();
-                } else {
-                    std::thread::yield_now();
-                }
-            }
-        }
-        self.queue.next()
-    }
-}
-
-closure_pool_api!(BlockingPool, "BlockingPool::new()");
 
 /// The same as [`BlockingPool::new`], including when it panics.
 impl Default for BlockingPool {
@@ -208,32 +392,21 @@ impl fmt::Debug for BlockingPool {
     }
 }
 
-/// Configures and builds a [`BlockingPool`]; every setting has a documented default.
+/// Configures and builds a [`BlockingPool`]: [`Builder`] with the settings of a pool on
+/// Tokio's blocking threads.
 ///
 /// # Examples
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// let pool = futurepool_core::BlockingPool::builder()
-///     .max_workers(16)
-///     .name("db")
-///     .queue_capacity(1_000)
-///     .build()
-///     .unwrap();
-/// assert_eq!(pool.name(), "db");
+/// let pool = futurepool_core::BlockingPool::builder().max_workers(4).build().unwrap();
+/// assert_eq!(pool.max_workers(), 4);
 /// # }
 /// ```
-#[derive(Clone, Debug, Default)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct BlockingPoolBuilder {
-    max_workers: Option<usize>,
-    name: Option<String>,
-    queue_capacity: Option<usize>,
-    handle: Option<Handle>,
-}
+pub type BlockingPoolBuilder = Builder<BlockingPool>;
 
-impl BlockingPoolBuilder {
+impl Builder<BlockingPool> {
     /// The default `max_workers`: `min(32, cores + 4)`, as Python's `ThreadPoolExecutor`.
     ///
     /// # Examples
@@ -247,9 +420,9 @@ impl BlockingPoolBuilder {
         (cores + 4).min(32)
     }
 
-    /// The most closures that run at once [default: [`default_max_workers`](Self::default_max_workers)].
-    ///
-    /// Zero is refused by [`build`](Self::build).
+    /// The most closures that run at once [default:
+    /// [`default_max_workers`](Self::default_max_workers)]. Zero is refused by
+    /// [`build`](Self::build).
     ///
     /// # Examples
     ///
@@ -261,44 +434,7 @@ impl BlockingPoolBuilder {
     /// # }
     /// ```
     pub fn max_workers(mut self, n: usize) -> Self {
-        self.max_workers = Some(n);
-        self
-    }
-
-    /// The pool's name, shown in `tracing` spans [default: `"blocking"`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let pool = futurepool_core::BlockingPool::builder().name("io").build().unwrap();
-    /// assert_eq!(pool.name(), "io");
-    /// # }
-    /// ```
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// Bounds how many tasks may wait for a worker [default: unbounded, as Python].
-    ///
-    /// With a bound, [`BlockingPool::submit_wait`] waits for room, [`BlockingPool::try_submit`]
-    /// reports a full queue, and [`BlockingPool::submit`] resolves the task to an error with
-    /// [`TaskError::is_rejected`](crate::TaskError::is_rejected). Running tasks do not count. Zero means no task may wait:
-    /// only `max_workers` tasks can be in the pool at once.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let pool = futurepool_core::BlockingPool::builder().queue_capacity(64).build().unwrap();
-    /// # drop(pool);
-    /// # }
-    /// ```
-    pub fn queue_capacity(mut self, n: usize) -> Self {
-        self.queue_capacity = Some(n);
+        self.size = Some(n);
         self
     }
 
@@ -336,55 +472,17 @@ impl BlockingPoolBuilder {
     /// assert!(err.to_string().contains("Tokio runtime"));
     /// ```
     pub fn build(self) -> Result<BlockingPool, BuildError> {
-        let max_workers = check_max_workers(self.max_workers, Self::default_max_workers)?;
-        let handle = runtime_handle(self.handle, "BlockingPool")?;
-        let name: Arc<str> = self.name.as_deref().unwrap_or("blocking").into();
+        let config = self.config("blocking", "max_workers", Self::default_max_workers)?;
+        let handle = self.runtime("BlockingPool")?;
         Ok(BlockingPool {
-            inner: Arc::new(Inner {
-                shared: Shared::new(name, max_workers, self.queue_capacity),
-                queue: WorkQueue::new(max_workers),
-                handle,
-            }),
+            owner: Arc::new(Owner(PoolCore::new(&config, Blocking { handle }))),
         })
-    }
-}
-
-/// The chosen `max_workers`, or the default; zero is an error.
-pub(crate) fn check_max_workers(
-    chosen: Option<usize>,
-    default: impl FnOnce() -> usize,
-) -> Result<usize, BuildError> {
-    match chosen {
-        Some(0) => Err(BuildError::new("max_workers must be at least 1, got 0")),
-        Some(n) => Ok(n),
-        None => Ok(default()),
-    }
-}
-
-/// The given runtime handle, or the current one; an error outside a runtime.
-pub(crate) fn runtime_handle(given: Option<Handle>, pool: &str) -> Result<Handle, BuildError> {
-    match given {
-        Some(handle) => Ok(handle),
-        None => Handle::try_current().map_err(|_| {
-            BuildError::new(format!(
-                "{pool} must be built inside a Tokio runtime, or given one with `.handle(..)`"
-            ))
-        }),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn zero_workers_is_an_error() {
-        assert_eq!(
-            check_max_workers(Some(0), || 4).unwrap_err().to_string(),
-            "max_workers must be at least 1, got 0"
-        );
-        assert_eq!(check_max_workers(None, || 4), Ok(4));
-    }
 
     #[test]
     fn default_is_pythons() {

@@ -4,25 +4,17 @@
 use std::fmt;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
-use crossbeam_deque::{Injector, Steal};
-
-use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
-use tokio_util::task::task_tracker::TaskTrackerToken;
 
-use crate::blocking::check_max_workers;
-use crate::closure_pool::closure_pool_api;
 use crate::error::{BuildError, TrySubmitError};
-use crate::executor::Executor;
-use crate::shared::{Job, Refusal, Shared};
+use crate::pool::{Builder, Owner, PoolCore, Runner, StartHook, WorkerSlot, thread_waker};
 use crate::stats::PoolStats;
-use crate::task::Task;
-
-type StartHook = Arc<dyn Fn() + Send + Sync + 'static>;
+use crate::sync::lock;
+use crate::task::{Body, Job, Task};
 
 /// A pool of dedicated threads for CPU-bound closures: Python's `ProcessPoolExecutor`, with
 /// threads instead of processes.
@@ -54,40 +46,93 @@ type StartHook = Arc<dyn Fn() + Send + Sync + 'static>;
 /// ```
 #[derive(Clone)]
 pub struct CpuPool {
-    handle: Arc<Handle>,
+    owner: Arc<Owner<Cpu>>,
 }
 
-/// The part of a pool whose drop (with the last `CpuPool`) tells the threads to exit.
-struct Handle {
-    inner: Arc<Inner>,
+/// Starts workers as named OS threads.
+pub(crate) struct Cpu {
+    prefix: String,
+    stack_size: Option<usize>,
+    /// Dropped when the pool drains, so that its captures do not outlive the threads.
+    on_thread_start: Mutex<Option<StartHook>>,
+    next_index: AtomicUsize,
 }
 
-impl Drop for Handle {
-    fn drop(&mut self) {
-        self.inner.close();
+/// How many times an idle thread looks for work before it parks.
+const SPIN_ROUNDS: u32 = 64;
+
+impl Cpu {
+    fn spawn(&self, slot: WorkerSlot<Self>, first: Option<Job>) -> std::io::Result<()> {
+        // Relaxed: the index only names the thread.
+        let index = self.next_index.fetch_add(1, Ordering::Relaxed);
+        let mut thread = std::thread::Builder::new().name(format!("{}-{index}", self.prefix));
+        if let Some(bytes) = self.stack_size {
+            thread = thread.stack_size(bytes);
+        }
+        let hook = lock(&self.on_thread_start).clone();
+        // On failure the closure, and with it the slot, is dropped: the pool shuts down.
+        thread.spawn(move || work(slot, first, hook)).map(drop)
     }
 }
 
-struct Inner {
-    shared: Shared,
-    jobs: Injector<Job>,
-    /// Threads asleep on `work_ready`; a push takes the lock to wake one only when there are.
-    sleepers: AtomicUsize,
-    sleep: Mutex<()>,
-    work_ready: Condvar,
-    closed: AtomicBool,
-    /// Threads still taking jobs; the last one to exit drops jobs that arrived too late.
-    alive: AtomicUsize,
-    threads: TaskTracker,
-    max_workers: usize,
+impl Runner for Cpu {
+    fn start_worker(&self, slot: WorkerSlot<Self>, first: Option<Job>) {
+        let _ = self.spawn(slot, first);
+    }
+
+    fn drained(&self) {
+        drop(lock(&self.on_thread_start).take());
+    }
 }
 
-/// How many times an idle thread looks for work before it sleeps.
-const SPIN_ROUNDS: u32 = 64;
+/// A thread's life: the start hook, then jobs, parking while there are none, until the pool
+/// is drained or killed.
+fn work(mut slot: WorkerSlot<Cpu>, first: Option<Job>, hook: Option<StartHook>) {
+    if let Some(hook) = hook {
+        if catch_unwind(AssertUnwindSafe(|| hook())).is_err() {
+            tracing::error!(
+                pool = slot.core().name(),
+                "on_thread_start panicked; the pool shuts down and cancels its queued tasks"
+            );
+            // Dropping the slot of a worker that did not leave shuts the pool down.
+            drop(first);
+            return;
+        }
+    }
+    if let Some(job) = first {
+        slot.core().run_sync(job);
+    }
+    let waker = thread_waker(std::thread::current());
+    let mut cx = Context::from_waker(&waker);
+    let mut parked = false;
+    loop {
+        look_for_work(slot.core());
+        match slot.poll_next(&mut parked, &mut cx) {
+            Poll::Ready(Some(job)) => slot.core().run_sync(job),
+            Poll::Ready(None) => return,
+            // Woken (unparked) by a push, or by the pool draining; a spurious return from
+            // `park` just looks again.
+            Poll::Pending => std::thread::park(),
+        }
+    }
+}
+
+/// Work often arrives in bursts: look for it a little before parking, which saves a wake-up
+/// system call per task.
+fn look_for_work(core: &PoolCore<Cpu>) {
+    for round in 0..SPIN_ROUNDS {
+        if core.queue.has_jobs() || core.workers_may_leave() {
+            return;
+        }
+        if round < SPIN_ROUNDS / 2 {
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+    }
+}
 
 impl CpuPool {
-    const PREFERS_BATCHING: bool = true;
-
     /// A pool with the default settings of [`CpuPoolBuilder`].
     ///
     /// # Panics
@@ -117,7 +162,11 @@ impl CpuPool {
     /// assert_eq!(pool.max_workers(), 2);
     /// ```
     pub fn builder() -> CpuPoolBuilder {
-        CpuPoolBuilder::default()
+        Builder::new()
+    }
+
+    fn core(&self) -> &Arc<PoolCore<Cpu>> {
+        &self.owner.0
     }
 
     /// The number of threads, which is the most closures this pool runs at once.
@@ -129,151 +178,202 @@ impl CpuPool {
     /// assert_eq!(pool.max_workers(), 3);
     /// ```
     pub fn max_workers(&self) -> usize {
-        self.handle.inner.max_workers
+        self.core().queue.max_workers()
     }
 
-    fn shared(&self) -> &Shared {
-        &self.handle.inner.shared
-    }
-
-    fn spawn<F, T>(
-        &self,
-        f: F,
-        permit: Option<OwnedSemaphorePermit>,
-        token: Option<CancellationToken>,
-    ) -> Task<T>
+    /// Submits a closure to run on one of the pool's threads and returns its [`Task`].
+    ///
+    /// Never blocks and never panics. After [`shutdown`](Self::shutdown) the task resolves at
+    /// once to an error with [`TaskError::is_shutdown`](crate::TaskError::is_shutdown); with a
+    /// full bounded queue, to one with [`TaskError::is_rejected`](crate::TaskError::is_rejected).
+    /// A panic in `f` resolves the task to an error with
+    /// [`TaskError::is_panic`](crate::TaskError::is_panic); the pool carries on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = futurepool_core::CpuPool::new();
+    /// let task = pool.submit(|| (1..=10u64).product::<u64>());
+    /// assert_eq!(task.blocking_wait().unwrap(), 3_628_800);
+    /// ```
+    pub fn submit<F, T>(&self, f: F) -> Task<T>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let inner = &self.handle.inner;
-        inner
-            .shared
-            .closure_task(f, permit, token, |job| inner.push(job))
+        self.core().submit(Body::closure(f), None)
     }
 
-    fn close(&self) {
-        self.handle.inner.close();
+    /// Submits a closure that can be told to stop: it receives a [`CancellationToken`] that
+    /// [`Task::cancel`] and [`shutdown_now`](Self::shutdown_now) trigger.
+    ///
+    /// Poll `token.is_cancelled()` in long loops and return early; the task then resolves to
+    /// an error with [`TaskError::is_cancelled`](crate::TaskError::is_cancelled) and the
+    /// closure's return value is discarded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = futurepool_core::CpuPool::builder().max_workers(1).build().unwrap();
+    /// let (started_tx, started) = std::sync::mpsc::channel();
+    /// let task = pool.submit_cancellable(move |token| {
+    ///     started_tx.send(()).unwrap();
+    ///     while !token.is_cancelled() {
+    ///         std::hint::spin_loop();
+    ///     }
+    /// });
+    /// started.recv().unwrap();
+    /// assert!(task.cancel());
+    /// assert!(task.blocking_wait().unwrap_err().is_cancelled());
+    /// ```
+    pub fn submit_cancellable<F, T>(&self, f: F) -> Task<T>
+    where
+        F: FnOnce(CancellationToken) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let token = self.core().child_token();
+        let given = token.clone();
+        self.core()
+            .submit(Body::closure(move || f(given)), Some(token))
     }
 
-    fn drop_queued(&self) {
-        drop(self.handle.inner.take_jobs());
+    /// Submits a closure only if it can be accepted now; otherwise gives it back.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySubmitError::Full`] when the pool's bounded queue has no room,
+    /// [`TrySubmitError::Shutdown`] after shutdown; both hold the closure.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = futurepool_core::CpuPool::builder().queue_capacity(8).build().unwrap();
+    /// match pool.try_submit(|| 1) {
+    ///     Ok(task) => assert_eq!(task.blocking_wait().unwrap(), 1),
+    ///     Err(refused) => println!("not now: {refused}"),
+    /// }
+    /// ```
+    pub fn try_submit<F, T>(&self, f: F) -> Result<Task<T>, TrySubmitError<F>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.core().try_submit(f, Body::closure)
     }
 
-    fn stopped(&self) -> impl Future<Output = ()> + Send + 'static {
-        let inner = Arc::clone(&self.handle.inner);
-        async move {
-            inner.shared.drained().await;
-            inner.threads.wait().await;
-        }
+    /// Submits a closure, first waiting for room in the pool's bounded queue.
+    ///
+    /// This waits for a place in the queue, not for the task. Without a bounded queue it
+    /// returns at once.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if the future is dropped before it completes, `f` is dropped unsubmitted
+    /// and no place in the queue is lost.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = futurepool_core::CpuPool::builder().max_workers(2).queue_capacity(4).build().unwrap();
+    /// let mut tasks = Vec::new();
+    /// for i in 0..100u32 {
+    ///     tasks.push(pool.submit_wait(move || i * 2).await);
+    /// }
+    /// let total: u32 = futures::future::try_join_all(tasks).await.unwrap().into_iter().sum();
+    /// assert_eq!(total, 9900);
+    /// # }
+    /// ```
+    pub async fn submit_wait<F, T>(&self, f: F) -> Task<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.core().submit_wait(Body::closure(f)).await
+    }
+
+    /// Shuts the pool down gracefully: stops accepting work at once, and the returned future
+    /// completes when every queued and running task has finished and been dropped and the
+    /// threads have exited.
+    ///
+    /// Every task accepted before the call runs, however the call races submitters. The
+    /// future needs no runtime: `futures::executor::block_on` works.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = futurepool_core::CpuPool::builder().max_workers(2).build().unwrap();
+    /// let task = pool.submit(|| "queued before shutdown");
+    /// futures::executor::block_on(pool.shutdown());
+    /// assert!(task.is_finished());
+    /// assert!(pool.submit(|| ()).blocking_wait().unwrap_err().is_shutdown());
+    /// ```
+    pub fn shutdown(&self) -> impl Future<Output = ()> + Send + 'static {
+        self.core().close();
+        self.core().stopped()
+    }
+
+    /// Shuts the pool down now: stops accepting work, cancels every task that has not
+    /// started, triggers the tokens of running cooperative closures, and completes when the
+    /// running closures have returned and the threads have exited.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = futurepool_core::CpuPool::builder().max_workers(1).build().unwrap();
+    /// let task = pool.submit_cancellable(|token| {
+    ///     while !token.is_cancelled() {
+    ///         std::thread::yield_now();
+    ///     }
+    /// });
+    /// futures::executor::block_on(pool.shutdown_now());
+    /// assert!(task.blocking_wait().unwrap_err().is_cancelled());
+    /// ```
+    pub fn shutdown_now(&self) -> impl Future<Output = ()> + Send + 'static {
+        self.core().kill();
+        self.core().stopped()
+    }
+
+    /// Whether the pool was shut down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = futurepool_core::CpuPool::builder().max_workers(1).build().unwrap();
+    /// assert!(!pool.is_shutdown());
+    /// drop(pool.shutdown());
+    /// assert!(pool.is_shutdown());
+    /// ```
+    pub fn is_shutdown(&self) -> bool {
+        self.core().is_shutdown()
+    }
+
+    /// A snapshot of the pool's task counters.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = futurepool_core::CpuPool::builder().max_workers(1).build().unwrap();
+    /// pool.submit(|| ()).blocking_wait().unwrap();
+    /// assert_eq!(pool.stats().completed, 1);
+    /// ```
+    pub fn stats(&self) -> PoolStats {
+        self.core().stats()
+    }
+
+    /// The pool's name, as it appears in each task's `tracing` span.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = futurepool_core::CpuPool::builder().name("images").build().unwrap();
+    /// assert_eq!(pool.name(), "images");
+    /// ```
+    pub fn name(&self) -> &str {
+        self.core().name()
     }
 }
-
-impl Inner {
-    fn push(&self, job: Job) -> Result<(), Job> {
-        if self.closed.load(Ordering::SeqCst) {
-            return Err(job);
-        }
-        self.jobs.push(job);
-        fence(Ordering::SeqCst);
-        if self.alive.load(Ordering::SeqCst) == 0 {
-            // Shut down meanwhile, and every thread is gone: nobody would run it.
-            drop(self.take_jobs());
-        } else if self.sleepers.load(Ordering::SeqCst) > 0 {
-            let _sleep = self.sleep.lock().unwrap_or_else(PoisonError::into_inner);
-            self.work_ready.notify_one();
-        }
-        Ok(())
-    }
-
-    fn steal(&self) -> Option<Job> {
-        loop {
-            match self.jobs.steal() {
-                Steal::Success(job) => return Some(job),
-                Steal::Empty => return None,
-                Steal::Retry => {}
-            }
-        }
-    }
-
-    /// The next job, waiting for one; `None` once the pool is closed and the queue empty.
-    fn next(&self) -> Option<Job> {
-        loop {
-            if let Some(job) = self.steal() {
-                return Some(job);
-            }
-            // Work often arrives in bursts: look for it a little before going to sleep, which
-            // saves a wake-up system call per task.
-            for round in 0..SPIN_ROUNDS {
-                if !self.jobs.is_empty() || self.closed.load(Ordering::Relaxed) {
-                    break;
-                }
-                if round < SPIN_ROUNDS / 2 {
-                    std::hint::spin_loop();
-                } else {
-                    std::thread::yield_now();
-                }
-            }
-            if let Some(job) = self.steal() {
-                return Some(job);
-            }
-            if self.closed.load(Ordering::SeqCst) {
-                return None;
-            }
-            let sleep = self.sleep.lock().unwrap_or_else(PoisonError::into_inner);
-            self.sleepers.fetch_add(1, Ordering::SeqCst);
-            fence(Ordering::SeqCst);
-            let sleep = if self.jobs.is_empty() && !self.closed.load(Ordering::SeqCst) {
-                self.work_ready
-                    .wait(sleep)
-                    .unwrap_or_else(PoisonError::into_inner)
-            } else {
-                sleep
-            };
-            self.sleepers.fetch_sub(1, Ordering::SeqCst);
-            drop(sleep);
-        }
-    }
-
-    /// Removes every queued job (to be dropped, which cancels them).
-    fn take_jobs(&self) -> Vec<Job> {
-        std::iter::from_fn(|| self.steal()).collect()
-    }
-
-    /// Refuses new jobs and wakes every thread so that it exits once the queue is empty.
-    fn close(&self) {
-        self.shared.close();
-        self.closed.store(true, Ordering::SeqCst);
-        let _sleep = self.sleep.lock().unwrap_or_else(PoisonError::into_inner);
-        self.work_ready.notify_all();
-    }
-
-    /// A worker thread's life.
-    fn work(&self, on_start: Option<StartHook>, _alive: TaskTrackerToken) {
-        let started = match on_start {
-            Some(hook) => catch_unwind(AssertUnwindSafe(|| hook())).is_ok(),
-            None => true,
-        };
-        if started {
-            while let Some(job) = self.next() {
-                job.run();
-            }
-        } else {
-            tracing::error!(
-                pool = &*self.shared.name,
-                "on_thread_start panicked; the pool shuts down and cancels its queued tasks"
-            );
-            self.close();
-            drop(self.take_jobs());
-        }
-        fence(Ordering::SeqCst);
-        if self.alive.fetch_sub(1, Ordering::SeqCst) == 1 {
-            drop(self.take_jobs());
-        }
-    }
-}
-
-closure_pool_api!(CpuPool, "CpuPool::new()");
 
 /// The same as [`CpuPool::new`], including when it panics.
 impl Default for CpuPool {
@@ -292,13 +392,14 @@ impl fmt::Debug for CpuPool {
     }
 }
 
-/// Configures and builds a [`CpuPool`]; every setting has a documented default.
+/// Configures and builds a [`CpuPool`]: [`Builder`] with the settings of a pool of dedicated
+/// threads.
 ///
 /// # Examples
 ///
 /// ```
-/// use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 /// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
 ///
 /// let started = Arc::new(AtomicUsize::new(0));
 /// let counter = Arc::clone(&started);
@@ -311,18 +412,9 @@ impl fmt::Debug for CpuPool {
 /// let name = pool.submit(|| std::thread::current().name().unwrap().to_owned());
 /// assert!(name.blocking_wait().unwrap().starts_with("render-"));
 /// ```
-#[derive(Clone, Default)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct CpuPoolBuilder {
-    max_workers: Option<usize>,
-    thread_name_prefix: Option<String>,
-    name: Option<String>,
-    queue_capacity: Option<usize>,
-    stack_size: Option<usize>,
-    on_thread_start: Option<StartHook>,
-}
+pub type CpuPoolBuilder = Builder<CpuPool>;
 
-impl CpuPoolBuilder {
+impl Builder<CpuPool> {
     /// The default `max_workers`: `std::thread::available_parallelism()` (1 if unknown).
     ///
     /// # Examples
@@ -345,7 +437,7 @@ impl CpuPoolBuilder {
     /// assert_eq!(pool.max_workers(), 1);
     /// ```
     pub fn max_workers(mut self, n: usize) -> Self {
-        self.max_workers = Some(n);
+        self.size = Some(n);
         self
     }
 
@@ -365,35 +457,6 @@ impl CpuPoolBuilder {
     /// ```
     pub fn thread_name_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.thread_name_prefix = Some(prefix.into());
-        self
-    }
-
-    /// The pool's name, shown in `tracing` spans [default: the thread name prefix].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let pool = futurepool_core::CpuPool::builder().name("images").build().unwrap();
-    /// assert_eq!(pool.name(), "images");
-    /// ```
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// Bounds how many tasks may wait for a thread [default: unbounded, as Python].
-    ///
-    /// See [`BlockingPoolBuilder::queue_capacity`](crate::BlockingPoolBuilder::queue_capacity)
-    /// for what a bound changes.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let pool = futurepool_core::CpuPool::builder().queue_capacity(128).build().unwrap();
-    /// # drop(pool);
-    /// ```
-    pub fn queue_capacity(mut self, n: usize) -> Self {
-        self.queue_capacity = Some(n);
         self
     }
 
@@ -441,7 +504,8 @@ impl CpuPoolBuilder {
         self
     }
 
-    /// Starts the threads and returns the pool.
+    /// Starts the threads and returns the pool. The pool's name defaults to the thread name
+    /// prefix.
     ///
     /// # Errors
     ///
@@ -455,57 +519,34 @@ impl CpuPoolBuilder {
     /// assert!(err.to_string().contains("max_workers"));
     /// ```
     pub fn build(self) -> Result<CpuPool, BuildError> {
-        let max_workers = check_max_workers(self.max_workers, Self::default_max_workers)?;
         let prefix = self
             .thread_name_prefix
+            .clone()
             .unwrap_or_else(|| "futurepool-cpu".to_owned());
-        let name: Arc<str> = self.name.as_deref().unwrap_or(&prefix).into();
-        let inner = Arc::new(Inner {
-            shared: Shared::new(name, max_workers, self.queue_capacity),
-            jobs: Injector::new(),
-            sleepers: AtomicUsize::new(0),
-            sleep: Mutex::new(()),
-            work_ready: Condvar::new(),
-            closed: AtomicBool::new(false),
-            alive: AtomicUsize::new(0),
-            threads: TaskTracker::new(),
-            max_workers,
-        });
-        for index in 0..max_workers {
-            let mut thread = std::thread::Builder::new().name(format!("{prefix}-{index}"));
-            if let Some(bytes) = self.stack_size {
-                thread = thread.stack_size(bytes);
+        let config = self.config(&prefix, "max_workers", Self::default_max_workers)?;
+        let core = PoolCore::new(
+            &config,
+            Cpu {
+                prefix,
+                stack_size: self.stack_size,
+                on_thread_start: Mutex::new(self.on_thread_start),
+                next_index: AtomicUsize::new(0),
+            },
+        );
+        for _ in 0..config.max_workers {
+            if !core.queue.add_worker() {
+                break;
             }
-            let worker = Arc::clone(&inner);
-            let on_start = self.on_thread_start.clone();
-            let alive = inner.threads.token();
-            inner.alive.fetch_add(1, Ordering::SeqCst);
-            if let Err(e) = thread.spawn(move || worker.work(on_start, alive)) {
-                inner.alive.fetch_sub(1, Ordering::SeqCst);
-                inner.close();
-                inner.threads.close();
+            let slot = WorkerSlot::new(Arc::clone(&core));
+            if let Err(e) = core.runner.spawn(slot, None) {
                 return Err(BuildError::new(format!(
-                    "could not start CPU pool thread {prefix}-{index}: {e}"
+                    "could not start a CpuPool thread: {e}"
                 )));
             }
         }
-        inner.threads.close();
         Ok(CpuPool {
-            handle: Arc::new(Handle { inner }),
+            owner: Arc::new(Owner(core)),
         })
-    }
-}
-
-impl fmt::Debug for CpuPoolBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CpuPoolBuilder")
-            .field("max_workers", &self.max_workers)
-            .field("thread_name_prefix", &self.thread_name_prefix)
-            .field("name", &self.name)
-            .field("queue_capacity", &self.queue_capacity)
-            .field("stack_size", &self.stack_size)
-            .field("on_thread_start", &self.on_thread_start.is_some())
-            .finish()
     }
 }
 
@@ -513,9 +554,11 @@ impl fmt::Debug for CpuPoolBuilder {
 mod tests {
     use super::*;
 
+    #[allow(dead_code)]
+    fn is_send_sync_clone<T: Send + Sync + Clone + 'static>() {}
+
     #[test]
     fn handles_are_send_sync() {
-        fn check<T: Send + Sync + Clone + 'static>() {}
-        check::<CpuPool>();
+        is_send_sync_clone::<CpuPool>();
     }
 }

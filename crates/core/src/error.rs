@@ -3,6 +3,7 @@
 
 use std::any::Any;
 use std::fmt;
+use std::sync::{Mutex, PoisonError};
 
 use crate::task::TaskId;
 
@@ -10,7 +11,8 @@ use crate::task::TaskId;
 ///
 /// This is futurepool's counterpart of Python's `CancelledError`, `BrokenExecutor` and
 /// `TimeoutError`, plus the exception a task raised (here: its panic). Ask which one it is with
-/// the `is_*` predicates or [`kind`](TaskError::kind).
+/// the `is_*` predicates or [`kind`](TaskError::kind). It is one pointer wide, so a
+/// `Result<T, TaskError>` costs little more than a `T`.
 ///
 /// # Examples
 ///
@@ -23,19 +25,18 @@ use crate::task::TaskId;
 /// assert_eq!(err.panic_message(), Some("boom"));
 /// assert!(err.to_string().ends_with("panicked: boom"));
 /// ```
-#[derive(Clone, PartialEq, Eq)]
 pub struct TaskError {
-    id: Option<TaskId>,
-    repr: Repr,
+    inner: Box<Inner>,
 }
 
-#[derive(Clone, PartialEq, Eq)]
-enum Repr {
-    Panic(String),
-    Cancelled,
-    Shutdown,
-    Rejected,
-    Timeout(String),
+struct Inner {
+    kind: TaskErrorKind,
+    id: Option<TaskId>,
+    /// The panic's text, or the message of a timeout, crash or invalid task.
+    message: Option<String>,
+    /// The value the task panicked with, kept for [`TaskError::into_panic`]; behind a mutex
+    /// only so that the error is `Sync` (it is never locked while shared).
+    payload: Option<Mutex<Box<dyn Any + Send>>>,
 }
 
 /// Which of the ways a task can fail a [`TaskError`] stands for.
@@ -61,6 +62,11 @@ pub enum TaskErrorKind {
     Rejected,
     /// A deadline passed before the task (or a group of tasks) finished.
     Timeout,
+    /// The process running the task died (a signal, `abort`, `exit`) before it delivered a value.
+    Crashed,
+    /// The task's worker could not run it: an unknown function, or an argument or result that
+    /// failed to (de)serialize.
+    Invalid,
 }
 
 impl TaskError {
@@ -73,7 +79,7 @@ impl TaskError {
     /// assert!(err.is_cancelled());
     /// ```
     pub fn cancelled() -> Self {
-        Self::new(Repr::Cancelled)
+        Self::new(TaskErrorKind::Cancelled, None)
     }
 
     /// An error saying the task was submitted to a pool that is shut down.
@@ -85,7 +91,7 @@ impl TaskError {
     /// assert!(err.is_shutdown());
     /// ```
     pub fn shutdown() -> Self {
-        Self::new(Repr::Shutdown)
+        Self::new(TaskErrorKind::Shutdown, None)
     }
 
     /// An error saying the pool's bounded queue was full.
@@ -97,7 +103,7 @@ impl TaskError {
     /// assert!(err.is_rejected());
     /// ```
     pub fn rejected() -> Self {
-        Self::new(Repr::Rejected)
+        Self::new(TaskErrorKind::Rejected, None)
     }
 
     /// An error saying a deadline passed; `message` is what `Display` prints.
@@ -110,13 +116,55 @@ impl TaskError {
     /// assert_eq!(err.to_string(), "2 (of 4) futures unfinished");
     /// ```
     pub fn timeout(message: impl Into<String>) -> Self {
-        Self::new(Repr::Timeout(message.into()))
+        Self::new(TaskErrorKind::Timeout, Some(message.into()))
+    }
+
+    /// An error saying the process that ran the task died; `message` names how (for pools
+    /// that run tasks in other processes).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = futurepool_core::TaskError::crashed("worker killed by signal 6 (SIGABRT)");
+    /// assert!(err.is_crashed());
+    /// assert_eq!(err.to_string(), "task crashed: worker killed by signal 6 (SIGABRT)");
+    /// ```
+    pub fn crashed(message: impl Into<String>) -> Self {
+        Self::new(TaskErrorKind::Crashed, Some(message.into()))
+    }
+
+    /// An error saying the task's worker could not run it; `message` says why (for pools that
+    /// send tasks to registered functions elsewhere).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = futurepool_core::TaskError::invalid("no function \"square\" in the worker");
+    /// assert!(err.is_invalid());
+    /// assert_eq!(err.to_string(), "task could not run: no function \"square\" in the worker");
+    /// ```
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(TaskErrorKind::Invalid, Some(message.into()))
+    }
+
+    /// An error for a panic known only by its text, such as one caught in another process.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = futurepool_core::TaskError::panicked("index out of bounds");
+    /// assert!(err.is_panic());
+    /// assert_eq!(err.panic_message(), Some("index out of bounds"));
+    /// ```
+    pub fn panicked(message: impl Into<String>) -> Self {
+        Self::new(TaskErrorKind::Panic, Some(message.into()))
     }
 
     /// An error for a panic, from the payload `std::panic::catch_unwind` returned.
     ///
-    /// The panic's text is kept when the payload is a `&str` or a `String` (what `panic!`
-    /// produces); other payloads read as `"Box<dyn Any>"`, as in the standard library.
+    /// The panic's text is read when the payload is a `&str` or a `String` (what `panic!`
+    /// produces); other payloads read as `"Box<dyn Any>"`, as in the standard library. The
+    /// payload itself is kept for [`into_panic`](Self::into_panic).
     ///
     /// # Examples
     ///
@@ -126,14 +174,16 @@ impl TaskError {
     /// assert_eq!(err.panic_message(), Some("bad input 7"));
     /// ```
     pub fn from_panic(payload: Box<dyn Any + Send>) -> Self {
-        let text = match payload.downcast::<String>() {
-            Ok(s) => *s,
-            Err(payload) => match payload.downcast::<&'static str>() {
-                Ok(s) => (*s).to_owned(),
-                Err(_) => "Box<dyn Any>".to_owned(),
-            },
+        let text = if let Some(s) = payload.downcast_ref::<String>() {
+            s.clone()
+        } else if let Some(s) = payload.downcast_ref::<&'static str>() {
+            (*s).to_owned()
+        } else {
+            "Box<dyn Any>".to_owned()
         };
-        Self::new(Repr::Panic(text))
+        let mut err = Self::new(TaskErrorKind::Panic, Some(text));
+        err.inner.payload = Some(Mutex::new(payload));
+        err
     }
 
     /// The same error, naming the task it belongs to.
@@ -149,12 +199,19 @@ impl TaskError {
     /// assert_eq!(err.task_id(), Some(task.id()));
     /// ```
     pub fn with_task_id(mut self, id: TaskId) -> Self {
-        self.id = Some(id);
+        self.inner.id = Some(id);
         self
     }
 
-    fn new(repr: Repr) -> Self {
-        Self { id: None, repr }
+    fn new(kind: TaskErrorKind, message: Option<String>) -> Self {
+        Self {
+            inner: Box::new(Inner {
+                kind,
+                id: None,
+                message,
+                payload: None,
+            }),
+        }
     }
 
     /// Which kind of failure this is.
@@ -166,13 +223,7 @@ impl TaskError {
     /// assert_eq!(TaskError::shutdown().kind(), TaskErrorKind::Shutdown);
     /// ```
     pub fn kind(&self) -> TaskErrorKind {
-        match self.repr {
-            Repr::Panic(_) => TaskErrorKind::Panic,
-            Repr::Cancelled => TaskErrorKind::Cancelled,
-            Repr::Shutdown => TaskErrorKind::Shutdown,
-            Repr::Rejected => TaskErrorKind::Rejected,
-            Repr::Timeout(_) => TaskErrorKind::Timeout,
-        }
+        self.inner.kind
     }
 
     /// Whether the task panicked; [`panic_message`](Self::panic_message) gives the text.
@@ -184,7 +235,7 @@ impl TaskError {
     /// assert!(err.is_panic());
     /// ```
     pub fn is_panic(&self) -> bool {
-        matches!(self.repr, Repr::Panic(_))
+        self.kind() == TaskErrorKind::Panic
     }
 
     /// Whether the task was cancelled.
@@ -195,7 +246,7 @@ impl TaskError {
     /// assert!(futurepool_core::TaskError::cancelled().is_cancelled());
     /// ```
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled)
+        self.kind() == TaskErrorKind::Cancelled
     }
 
     /// Whether the task was refused because its pool was shut down.
@@ -206,7 +257,7 @@ impl TaskError {
     /// assert!(futurepool_core::TaskError::shutdown().is_shutdown());
     /// ```
     pub fn is_shutdown(&self) -> bool {
-        matches!(self.repr, Repr::Shutdown)
+        self.kind() == TaskErrorKind::Shutdown
     }
 
     /// Whether a deadline passed first.
@@ -217,7 +268,7 @@ impl TaskError {
     /// assert!(futurepool_core::TaskError::timeout("late").is_timeout());
     /// ```
     pub fn is_timeout(&self) -> bool {
-        matches!(self.repr, Repr::Timeout(_))
+        self.kind() == TaskErrorKind::Timeout
     }
 
     /// Whether the task was refused because the pool's bounded queue was full.
@@ -228,7 +279,29 @@ impl TaskError {
     /// assert!(futurepool_core::TaskError::rejected().is_rejected());
     /// ```
     pub fn is_rejected(&self) -> bool {
-        matches!(self.repr, Repr::Rejected)
+        self.kind() == TaskErrorKind::Rejected
+    }
+
+    /// Whether the process running the task died before delivering a value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(futurepool_core::TaskError::crashed("exit code 3").is_crashed());
+    /// ```
+    pub fn is_crashed(&self) -> bool {
+        self.kind() == TaskErrorKind::Crashed
+    }
+
+    /// Whether the task's worker could not run it (unknown function, bad argument or result).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(futurepool_core::TaskError::invalid("no such function").is_invalid());
+    /// ```
+    pub fn is_invalid(&self) -> bool {
+        self.kind() == TaskErrorKind::Invalid
     }
 
     /// The text the task panicked with, if it panicked.
@@ -241,10 +314,60 @@ impl TaskError {
     /// assert_eq!(futurepool_core::TaskError::cancelled().panic_message(), None);
     /// ```
     pub fn panic_message(&self) -> Option<&str> {
-        match &self.repr {
-            Repr::Panic(text) => Some(text),
+        match self.kind() {
+            TaskErrorKind::Panic => self.inner.message.as_deref(),
             _ => None,
         }
+    }
+
+    /// The value the task panicked with, to re-raise it with [`std::panic::resume_unwind`].
+    ///
+    /// A panic known only by its text (from another process, or a clone of the error) gives
+    /// that text as a `String`.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the error is not a panic; see [`try_into_panic`](Self::try_into_panic).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = futurepool_core::CpuPool::builder().max_workers(1).build().unwrap();
+    /// let err = pool.submit(|| -> u8 { std::panic::panic_any(42_u32) }).blocking_wait().unwrap_err();
+    /// assert_eq!(*err.into_panic().downcast::<u32>().unwrap(), 42);
+    /// ```
+    pub fn into_panic(self) -> Box<dyn Any + Send> {
+        match self.try_into_panic() {
+            Ok(payload) => payload,
+            Err(err) => {
+                panic!("`TaskError::into_panic` called on an error that is not a panic: {err}")
+            }
+        }
+    }
+
+    /// The value the task panicked with, or the error itself when it is not a panic.
+    ///
+    /// # Errors
+    ///
+    /// Gives `self` back when [`is_panic`](Self::is_panic) is `false`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = futurepool_core::TaskError::cancelled();
+    /// assert!(err.try_into_panic().unwrap_err().is_cancelled());
+    /// ```
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send>, TaskError> {
+        if !self.is_panic() {
+            return Err(self);
+        }
+        let Inner {
+            payload, message, ..
+        } = *self.inner;
+        Ok(match payload {
+            Some(payload) => payload.into_inner().unwrap_or_else(PoisonError::into_inner),
+            None => Box::new(message.unwrap_or_default()),
+        })
     }
 
     /// The id of the task this error belongs to, when known.
@@ -255,34 +378,56 @@ impl TaskError {
     /// assert_eq!(futurepool_core::TaskError::cancelled().task_id(), None);
     /// ```
     pub fn task_id(&self) -> Option<TaskId> {
-        self.id
+        self.inner.id
     }
 }
 
+/// A copy of the error; a panic's payload stays with the original (the copy's
+/// [`into_panic`](TaskError::into_panic) gives the panic's text).
+impl Clone for TaskError {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Box::new(Inner {
+                kind: self.inner.kind,
+                id: self.inner.id,
+                message: self.inner.message.clone(),
+                payload: None,
+            }),
+        }
+    }
+}
+
+/// Errors are equal when they are of one kind, for one task, with one message (a panic's
+/// payload is not compared).
+impl PartialEq for TaskError {
+    fn eq(&self, other: &Self) -> bool {
+        self.inner.kind == other.inner.kind
+            && self.inner.id == other.inner.id
+            && self.inner.message == other.inner.message
+    }
+}
+
+impl Eq for TaskError {}
+
 impl fmt::Display for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let subject = |f: &mut fmt::Formatter<'_>| match self.id {
-            Some(id) => write!(f, "task {id}"),
-            None => f.write_str("task"),
-        };
-        match &self.repr {
-            Repr::Panic(text) => {
-                subject(f)?;
-                write!(f, " panicked: {text}")
+        let message = self.inner.message.as_deref().unwrap_or_default();
+        if self.kind() == TaskErrorKind::Timeout {
+            return f.write_str(message);
+        }
+        match self.inner.id {
+            Some(id) => write!(f, "task {id}")?,
+            None => f.write_str("task")?,
+        }
+        match self.kind() {
+            TaskErrorKind::Panic => write!(f, " panicked: {message}"),
+            TaskErrorKind::Cancelled => f.write_str(" was cancelled"),
+            TaskErrorKind::Shutdown => f.write_str(" rejected: pool is shut down"),
+            TaskErrorKind::Rejected => f.write_str(" rejected: queue is full"),
+            TaskErrorKind::Crashed => write!(f, " crashed: {message}"),
+            TaskErrorKind::Invalid | TaskErrorKind::Timeout => {
+                write!(f, " could not run: {message}")
             }
-            Repr::Cancelled => {
-                subject(f)?;
-                f.write_str(" was cancelled")
-            }
-            Repr::Shutdown => {
-                subject(f)?;
-                f.write_str(" rejected: pool is shut down")
-            }
-            Repr::Rejected => {
-                subject(f)?;
-                f.write_str(" rejected: queue is full")
-            }
-            Repr::Timeout(message) => f.write_str(message),
         }
     }
 }
@@ -291,7 +436,7 @@ impl fmt::Debug for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TaskError")
             .field("kind", &self.kind())
-            .field("task_id", &self.id)
+            .field("task_id", &self.inner.id)
             .field("message", &self.to_string())
             .finish()
     }
@@ -395,3 +540,33 @@ impl<F> fmt::Display for TrySubmitError<F> {
 }
 
 impl<F> std::error::Error for TrySubmitError<F> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[allow(dead_code)]
+    fn is_error_send_sync<E: std::error::Error + Send + Sync + 'static>() {}
+
+    #[test]
+    fn task_error_is_a_send_sync_error() {
+        is_error_send_sync::<TaskError>();
+    }
+
+    #[test]
+    fn task_error_is_one_pointer() {
+        assert_eq!(size_of::<TaskError>(), size_of::<usize>());
+        assert_eq!(size_of::<Result<(), TaskError>>(), size_of::<usize>());
+    }
+
+    #[test]
+    fn a_clone_keeps_the_panic_text_but_not_the_payload() {
+        let err = TaskError::from_panic(Box::new(7_u8));
+        let copy = err.clone();
+        assert_eq!(*err.into_panic().downcast::<u8>().unwrap(), 7);
+        assert_eq!(
+            *copy.into_panic().downcast::<String>().unwrap(),
+            "Box<dyn Any>"
+        );
+    }
+}

@@ -2,6 +2,8 @@
 
 use std::future::Future;
 
+use crate::blocking::BlockingPool;
+use crate::cpu::CpuPool;
 use crate::stats::PoolStats;
 use crate::task::Task;
 
@@ -9,7 +11,9 @@ use crate::task::Task;
 /// [`BlockingPool`](crate::BlockingPool) and [`CpuPool`](crate::CpuPool).
 ///
 /// Write code against it to let callers choose where work runs; the map streams of
-/// `futurepool-stream` are built on it.
+/// `futurepool-stream` accept any executor. Other crates may implement it for their own
+/// pools: it asks for nothing a pool of closures does not naturally have, and a task from
+/// anywhere can be made with [`Promise`](crate::Promise).
 ///
 /// # Examples
 ///
@@ -47,15 +51,77 @@ pub trait Executor: Clone + Send + Sync + 'static {
     /// The pool's name.
     fn name(&self) -> &str;
 
-    /// Whether adapters should batch many tiny items into one task (`true` for
-    /// [`CpuPool`](crate::CpuPool), whose items are usually short computations; `false` for
-    /// [`BlockingPool`](crate::BlockingPool), whose items wait on I/O and must not queue behind
-    /// each other).
-    fn prefers_batching(&self) -> bool;
-
     /// Stops accepting work; completes when queued and running tasks have finished.
     fn shutdown(&self) -> impl Future<Output = ()> + Send + 'static;
 
     /// Stops accepting work and cancels queued tasks; completes when running ones returned.
     fn shutdown_now(&self) -> impl Future<Output = ()> + Send + 'static;
+}
+
+impl Executor for BlockingPool {
+    fn submit<F, T>(&self, f: F) -> Task<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        BlockingPool::submit(self, f)
+    }
+
+    fn max_workers(&self) -> usize {
+        BlockingPool::max_workers(self)
+    }
+
+    fn is_shutdown(&self) -> bool {
+        BlockingPool::is_shutdown(self)
+    }
+
+    fn stats(&self) -> PoolStats {
+        BlockingPool::stats(self)
+    }
+
+    fn name(&self) -> &str {
+        BlockingPool::name(self)
+    }
+
+    fn shutdown(&self) -> impl Future<Output = ()> + Send + 'static {
+        BlockingPool::shutdown(self)
+    }
+
+    fn shutdown_now(&self) -> impl Future<Output = ()> + Send + 'static {
+        BlockingPool::shutdown_now(self)
+    }
+}
+
+impl Executor for CpuPool {
+    fn submit<F, T>(&self, f: F) -> Task<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        CpuPool::submit(self, f)
+    }
+
+    fn max_workers(&self) -> usize {
+        CpuPool::max_workers(self)
+    }
+
+    fn is_shutdown(&self) -> bool {
+        CpuPool::is_shutdown(self)
+    }
+
+    fn stats(&self) -> PoolStats {
+        CpuPool::stats(self)
+    }
+
+    fn name(&self) -> &str {
+        CpuPool::name(self)
+    }
+
+    fn shutdown(&self) -> impl Future<Output = ()> + Send + 'static {
+        CpuPool::shutdown(self)
+    }
+
+    fn shutdown_now(&self) -> impl Future<Output = ()> + Send + 'static {
+        CpuPool::shutdown_now(self)
+    }
 }

@@ -13,6 +13,17 @@
 //! it, or ask [`is_finished`](Task::is_finished). A panic becomes an error for that task only;
 //! submitting after shutdown is an error, never a hang or a panic.
 //!
+//! Pools in other crates (a process pool, a remote pool) hand out the same `Task` through a
+//! [`Promise`], or build on an [`AsyncPool`] with [`AsyncPool::submit_fallible`].
+//!
+//! # How it is built
+//!
+//! Every pool is one `PoolCore` (the `pool` module) configured with how its workers start.
+//! Whether a pool accepts work and how many accepted tasks have not ended live in one atomic
+//! word (`lifecycle`); a task's life is a small state machine (`task::state`), and the
+//! queue's park/wake protocol is written up beside its code (`queue`). The three are
+//! model-checked with loom (`tests/loom.rs`).
+//!
 //! Most users depend on the `futurepool` crate, which re-exports this one together with
 //! `as_completed`, `wait` and the map streams.
 //!
@@ -43,13 +54,14 @@
 
 mod async_pool;
 mod blocking;
-mod closure_pool;
 mod cpu;
 mod error;
 mod executor;
+mod lifecycle;
+mod pool;
 mod queue;
-mod shared;
 mod stats;
+mod sync;
 mod task;
 
 pub use async_pool::{AsyncPool, AsyncPoolBuilder};
@@ -57,6 +69,7 @@ pub use blocking::{BlockingPool, BlockingPoolBuilder};
 pub use cpu::{CpuPool, CpuPoolBuilder};
 pub use error::{BuildError, TaskError, TaskErrorKind, TrySubmitError};
 pub use executor::Executor;
+pub use pool::Builder;
 pub use stats::PoolStats;
-pub use task::{Task, TaskId};
+pub use task::{Promise, Task, TaskId};
 pub use tokio_util::sync::CancellationToken;

@@ -1,55 +1,130 @@
-//! The queue behind [`BlockingPool`](crate::BlockingPool) and [`AsyncPool`](crate::AsyncPool):
-//! at most `max_workers` workers, each a loop that takes queued jobs one after another, so a
-//! queued job holds no thread and a busy pool pays no spawn per job.
+//! [`WorkQueue`]: the jobs of a pool waiting for a worker, and the count and parking places of
+//! its workers. One queue serves all three pools:
 //!
-//! Jobs sit in a lock-free queue. Async workers that find it empty park (a stored [`Waker`])
-//! until a job comes, so a steady trickle of work reuses them instead of spawning a task per
-//! job; blocking workers look for work a little, then give their thread back. The lock on the
-//! parked list is taken only to park or to wake a parked worker.
+//! - `BlockingPool` workers are started on demand (up to `max_workers`) and leave when they
+//!   find the queue empty (after looking a little), giving their thread back to Tokio.
+//! - `CpuPool` threads and `AsyncPool` workers park when the queue is empty — a stored
+//!   [`Waker`] (for a thread, one that unparks it) — and leave only when their pool is drained
+//!   or killed.
 //!
-//! Two races are closed with sequentially consistent fences on both sides: a job pushed just as
-//! the last worker leaves (the pusher sees no worker and starts one, or the leaving worker sees
-//! the job), and a job pushed just as a worker parks (the pusher sees the parked worker and
-//! wakes it, or the parking worker sees the job).
+//! # Races closed here
+//!
+//! Both are store-then-load pairs on two locations (the job list and a count), which only a
+//! sequentially consistent fence on each side orders; every `SeqCst` in this file belongs to
+//! one of them, and the model tests in `tests/loom.rs` check both.
+//!
+//! 1. *Push vs leave* (on-demand workers): the pusher adds its job, then reads `workers`; a
+//!    leaving worker lowers `workers`, then looks at the jobs. At least one sees the other: the
+//!    pusher starts a worker, or the leaving worker stays.
+//! 2. *Push vs park*: the pusher adds its job, then reads `parked_count`; a parking worker
+//!    raises `parked_count` (under the parked lock), then looks at the jobs. At least one sees
+//!    the other: the pusher wakes a parked worker, or the worker takes the job instead of
+//!    parking.
+//!
+//! A third wake-up, "the pool is drained or killed, leave", needs no fence: the pool sets the
+//! lifecycle word, then wakes every parked worker under the parked lock; a worker parks under
+//! that lock and checks the word after registering, so it is either woken or sees the word.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
-use crossbeam_deque::{Injector, Steal};
+use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering, fence, lock};
+use crate::task::Job;
 
-/// What [`WorkQueue::push`] decided for a job.
-pub(crate) enum Push<J> {
-    /// Fewer than `max_workers` workers exist: start a new one, with this job first if any
-    /// (`None`: the job was queued, but every worker had just left).
-    StartWorker(Option<J>),
-    /// The job waits in the queue for a busy worker, or was handed to a parked one.
-    Queued,
-    /// The queue is closed; the job comes back.
-    Closed(J),
+/// The FIFO list of jobs: crossbeam's lock-free `Injector` (rayon's global queue), or a
+/// locked list under the model checker.
+#[cfg(not(futurepool_loom))]
+struct JobList(crossbeam_deque::Injector<Job>);
+
+#[cfg(not(futurepool_loom))]
+impl JobList {
+    fn new() -> Self {
+        Self(crossbeam_deque::Injector::new())
+    }
+
+    fn push(&self, job: Job) {
+        self.0.push(job);
+    }
+
+    fn pop(&self) -> Option<Job> {
+        loop {
+            match self.0.steal() {
+                crossbeam_deque::Steal::Success(job) => return Some(job),
+                crossbeam_deque::Steal::Empty => return None,
+                crossbeam_deque::Steal::Retry => {}
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
 }
 
-/// A FIFO of jobs with a count of workers.
-pub(crate) struct WorkQueue<J> {
-    jobs: Injector<J>,
+#[cfg(futurepool_loom)]
+struct JobList(Mutex<std::collections::VecDeque<Job>>);
+
+#[cfg(futurepool_loom)]
+impl JobList {
+    fn new() -> Self {
+        Self(Mutex::new(std::collections::VecDeque::new()))
+    }
+
+    fn push(&self, job: Job) {
+        lock(&self.0).push_back(job);
+    }
+
+    fn pop(&self) -> Option<Job> {
+        lock(&self.0).pop_front()
+    }
+
+    fn is_empty(&self) -> bool {
+        lock(&self.0).is_empty()
+    }
+
+    fn len(&self) -> usize {
+        lock(&self.0).len()
+    }
+}
+
+/// What [`WorkQueue::push`] decided for a job.
+pub(crate) enum Push {
+    /// A worker was counted for the caller to start, with this job first if any (`None`: the
+    /// job was queued, but every worker had just left).
+    StartWorker(Option<Job>),
+    /// The job waits for a busy worker, or a parked one was woken for it.
+    Queued,
+}
+
+/// How many cancelled entries may sit in a queue before it is compacted (and at least half
+/// of the queue must be such dead weight).
+const COMPACT_AFTER: usize = 64;
+
+/// A pool's queued jobs and its workers.
+pub(crate) struct WorkQueue {
+    jobs: JobList,
     /// Workers alive, busy or parked.
     workers: AtomicUsize,
-    /// Parked async workers, by worker id.
+    /// Parked workers, by worker id.
     parked: Mutex<Vec<(usize, Waker)>>,
     /// `parked.len()`, readable without the lock.
     parked_count: AtomicUsize,
-    closed: AtomicBool,
+    /// Queued entries of tasks cancelled while they waited.
+    dead: AtomicUsize,
     max_workers: usize,
 }
 
-impl<J> WorkQueue<J> {
+impl WorkQueue {
     pub(crate) fn new(max_workers: usize) -> Self {
         Self {
-            jobs: Injector::new(),
+            jobs: JobList::new(),
             workers: AtomicUsize::new(0),
             parked: Mutex::new(Vec::new()),
             parked_count: AtomicUsize::new(0),
-            closed: AtomicBool::new(false),
+            dead: AtomicUsize::new(0),
             max_workers,
         }
     }
@@ -58,12 +133,20 @@ impl<J> WorkQueue<J> {
         self.max_workers
     }
 
-    fn lock_parked(&self) -> MutexGuard<'_, Vec<(usize, Waker)>> {
-        self.parked.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Workers alive now.
+    pub(crate) fn workers(&self) -> usize {
+        // Acquire: pairs with the Release half of `leave`, for a shutdown that waits for
+        // workers to be gone.
+        self.workers.load(Ordering::Acquire)
     }
 
-    /// Counts one more worker if there is room for it.
-    fn add_worker(&self) -> bool {
+    fn lock_parked(&self) -> MutexGuard<'_, Vec<(usize, Waker)>> {
+        lock(&self.parked)
+    }
+
+    /// Counts one more worker if there is room for it; the caller must start it.
+    pub(crate) fn add_worker(&self) -> bool {
+        // SeqCst: the count is one side of race 1 (see the module docs).
         let mut workers = self.workers.load(Ordering::SeqCst);
         while workers < self.max_workers {
             match self.workers.compare_exchange_weak(
@@ -79,11 +162,15 @@ impl<J> WorkQueue<J> {
         false
     }
 
+    /// Uncounts a worker that leaves for good.
+    pub(crate) fn leave(&self) {
+        // SeqCst: race 1 (a worker leaving is the store of that pair).
+        self.workers.fetch_sub(1, Ordering::SeqCst);
+    }
+
     /// Adds a job; the caller must start a worker on [`Push::StartWorker`].
-    pub(crate) fn push(&self, job: J) -> Push<J> {
-        if self.closed.load(Ordering::SeqCst) {
-            return Push::Closed(job);
-        }
+    pub(crate) fn push(&self, job: Job) -> Push {
+        // SeqCst loads: race 2 (parked) and race 1 (workers).
         if self.parked_count.load(Ordering::SeqCst) == 0 && self.add_worker() {
             return Push::StartWorker(Some(job));
         }
@@ -91,13 +178,8 @@ impl<J> WorkQueue<J> {
         fence(Ordering::SeqCst);
         if self.parked_count.load(Ordering::SeqCst) > 0 {
             self.wake_one();
-        } else if self.workers.load(Ordering::SeqCst) == 0 {
-            if self.closed.load(Ordering::SeqCst) {
-                // Closed meanwhile and every worker is gone: nobody would run it.
-                drop(self.take_queued());
-            } else if self.add_worker() {
-                return Push::StartWorker(None);
-            }
+        } else if self.workers.load(Ordering::SeqCst) == 0 && self.add_worker() {
+            return Push::StartWorker(None);
         }
         Push::Queued
     }
@@ -111,94 +193,8 @@ impl<J> WorkQueue<J> {
         }
     }
 
-    fn steal(&self) -> Option<J> {
-        loop {
-            match self.jobs.steal() {
-                Steal::Success(job) => return Some(job),
-                Steal::Empty => return None,
-                Steal::Retry => {}
-            }
-        }
-    }
-
-    /// Whether jobs are queued (may be stale by the time it returns).
-    pub(crate) fn has_jobs(&self) -> bool {
-        !self.jobs.is_empty()
-    }
-
-    /// Uncounts a worker that found no job; `false` if it must stay because a job came in.
-    fn retire(&self) -> bool {
-        self.workers.fetch_sub(1, Ordering::SeqCst);
-        fence(Ordering::SeqCst);
-        if self.jobs.is_empty() {
-            return true;
-        }
-        if self.closed.load(Ordering::SeqCst) && self.workers.load(Ordering::SeqCst) == 0 {
-            // Jobs pushed as the pool closed: drop (cancel) them rather than strand them.
-            drop(self.take_queued());
-            return true;
-        }
-        !self.add_worker()
-    }
-
-    /// The next job for a blocking worker that finished one; `None` means the worker must
-    /// exit (it is no longer counted).
-    pub(crate) fn next(&self) -> Option<J> {
-        loop {
-            if let Some(job) = self.steal() {
-                return Some(job);
-            }
-            if self.retire() {
-                return None;
-            }
-        }
-    }
-
-    /// The next job for async worker `id`, parking it while the queue is empty; `Ready(None)`
-    /// once the queue is closed and empty (the worker is then no longer counted).
-    ///
-    /// `parked` is the worker's own note that it parked: set here when it parks, and used on
-    /// the next call to remove its entry if no push took it.
-    pub(crate) fn poll_next(
-        &self,
-        id: usize,
-        parked: &mut bool,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<J>> {
-        if std::mem::take(parked) {
-            let mut list = self.lock_parked();
-            if let Some(at) = list.iter().position(|(worker, _)| *worker == id) {
-                list.swap_remove(at);
-                self.parked_count.fetch_sub(1, Ordering::SeqCst);
-            }
-        }
-        loop {
-            if let Some(job) = self.steal() {
-                return Poll::Ready(Some(job));
-            }
-            if self.closed.load(Ordering::SeqCst) {
-                if self.retire() {
-                    return Poll::Ready(None);
-                }
-                continue;
-            }
-            let mut list = self.lock_parked();
-            list.push((id, cx.waker().clone()));
-            self.parked_count.fetch_add(1, Ordering::SeqCst);
-            fence(Ordering::SeqCst);
-            if self.jobs.is_empty() && !self.closed.load(Ordering::SeqCst) {
-                *parked = true;
-                return Poll::Pending;
-            }
-            // A job (or the close) came in while parking: take it instead.
-            list.pop();
-            self.parked_count.fetch_sub(1, Ordering::SeqCst);
-        }
-    }
-
-    /// Refuses further jobs; queued ones stay and still run, parked workers exit.
-    pub(crate) fn close(&self) {
-        self.closed.store(true, Ordering::SeqCst);
+    /// Wakes every parked worker (to take jobs put back, or to leave).
+    pub(crate) fn wake_all(&self) {
         let parked = {
             let mut list = self.lock_parked();
             self.parked_count.store(0, Ordering::SeqCst);
@@ -209,19 +205,123 @@ impl<J> WorkQueue<J> {
         }
     }
 
-    /// Removes every queued job (to be dropped, which cancels them).
-    pub(crate) fn take_queued(&self) -> Vec<J> {
-        std::iter::from_fn(|| self.steal()).collect()
+    /// Takes the oldest job.
+    pub(crate) fn pop(&self) -> Option<Job> {
+        let job = self.jobs.pop()?;
+        if job.is_finished() {
+            // A cancelled task's entry: no longer dead weight in the queue. Relaxed: see
+            // `note_dead`.
+            let _ = self
+                .dead
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        }
+        Some(job)
+    }
+
+    /// Whether jobs are queued (may be stale by the time it returns).
+    pub(crate) fn has_jobs(&self) -> bool {
+        !self.jobs.is_empty()
+    }
+
+    /// The next job for an on-demand worker; `None` means it has left (it is no longer
+    /// counted) because the queue stayed empty.
+    pub(crate) fn next_or_leave(&self) -> Option<Job> {
+        loop {
+            if let Some(job) = self.pop() {
+                return Some(job);
+            }
+            self.leave();
+            fence(Ordering::SeqCst);
+            // Race 1: a job pushed as this worker left is seen here, or its pusher saw the
+            // lowered count and started a worker.
+            if self.jobs.is_empty() || !self.add_worker() {
+                return None;
+            }
+        }
+    }
+
+    /// The next job for parking worker `id`, parking it while the queue is empty; `Ready(None)`
+    /// when `must_leave` says so and the queue is empty (the caller then leaves).
+    ///
+    /// `parked` is the worker's own note that it parked: set here when it parks, and used on
+    /// the next call to remove its entry if no push took it.
+    pub(crate) fn poll_next(
+        &self,
+        id: usize,
+        parked: &mut bool,
+        cx: &mut Context<'_>,
+        must_leave: impl Fn() -> bool,
+    ) -> Poll<Option<Job>> {
+        if std::mem::take(parked) {
+            self.remove_parked(id);
+        }
+        loop {
+            if let Some(job) = self.pop() {
+                return Poll::Ready(Some(job));
+            }
+            if must_leave() {
+                return Poll::Ready(None);
+            }
+            let mut list = self.lock_parked();
+            list.push((id, cx.waker().clone()));
+            self.parked_count.fetch_add(1, Ordering::SeqCst);
+            fence(Ordering::SeqCst);
+            // Race 2, and the leave wake-up (module docs): checked after registering.
+            if self.jobs.is_empty() && !must_leave() {
+                *parked = true;
+                return Poll::Pending;
+            }
+            // A job (or the order to leave) came while parking: take it instead.
+            list.pop();
+            self.parked_count.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Removes worker `id`'s parking place, if a push has not taken it.
+    pub(crate) fn remove_parked(&self, id: usize) {
+        let mut list = self.lock_parked();
+        if let Some(at) = list.iter().position(|(worker, _)| *worker == id) {
+            list.swap_remove(at);
+            self.parked_count.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Removes every queued job.
+    pub(crate) fn take_all(&self) -> Vec<Job> {
+        std::iter::from_fn(|| self.pop()).collect()
+    }
+
+    /// Notes a queued task cancelled; `true` when enough of the queue is dead weight that it
+    /// should be compacted ([`take_live`](Self::take_live)).
+    pub(crate) fn note_dead(&self) -> bool {
+        // Relaxed: a heuristic count; compaction re-checks every entry.
+        let dead = self.dead.fetch_add(1, Ordering::Relaxed) + 1;
+        dead >= COMPACT_AFTER && dead * 2 >= self.jobs.len()
+    }
+
+    /// Takes every queued job, dropping those of finished (cancelled) tasks; the caller puts
+    /// the live ones back. Jobs pushed meanwhile may so get ahead of older ones.
+    pub(crate) fn take_live(&self) -> Vec<Job> {
+        let mut live = Vec::new();
+        while let Some(job) = self.jobs.pop() {
+            if job.is_finished() {
+                drop(job);
+            } else {
+                live.push(job);
+            }
+        }
+        // Relaxed: see `note_dead`. Cancels racing with this are forgotten: a heuristic.
+        self.dead.store(0, Ordering::Relaxed);
+        live
     }
 }
 
-impl<J> std::fmt::Debug for WorkQueue<J> {
+impl std::fmt::Debug for WorkQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WorkQueue")
             .field("workers", &self.workers.load(Ordering::Relaxed))
             .field("max_workers", &self.max_workers)
             .field("parked", &self.parked_count.load(Ordering::Relaxed))
-            .field("closed", &self.closed.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }

@@ -1,8 +1,6 @@
 //! Counters a pool keeps about its tasks, and the snapshot [`PoolStats`] that reports them.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-
-use tokio::sync::Notify;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A snapshot of a pool's task counters, returned by `stats()`.
 ///
@@ -32,7 +30,7 @@ pub struct PoolStats {
     pub running: usize,
     /// Tasks that delivered a value.
     pub completed: u64,
-    /// Tasks that panicked.
+    /// Tasks that resolved to an error of their own (a panic, a crash, a timeout).
     pub failed: u64,
     /// Tasks cancelled before delivering a value.
     pub cancelled: u64,
@@ -48,6 +46,7 @@ struct Padded(AtomicU64);
 
 impl Padded {
     fn bump(&self) {
+        // Relaxed: each counter is exact on its own; a snapshot makes no promise across them.
         self.0.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -56,7 +55,7 @@ impl Padded {
     }
 }
 
-/// The live counters behind [`PoolStats`], and the signal that the pool has drained.
+/// The live counters behind [`PoolStats`].
 ///
 /// Every counter only grows, and each event bumps one of them, so the thread submitting and
 /// the threads running tasks never write to the same cache line; `queued` and `running` are
@@ -70,18 +69,11 @@ pub(crate) struct Counters {
     cancelled_queued: Padded,
     cancelled_running: Padded,
     rejected: Padded,
-    /// Submissions counted in `submitted` that the pool refused after all.
-    refused: Padded,
-    /// Jobs that ended (ran, or were dropped unrun); the pool is drained when this reaches
-    /// `submitted`.
-    ended: Padded,
-    closed: AtomicBool,
-    drained: Notify,
 }
 
-/// A move of a task between states, as the counters see it.
+/// Something that happened to a task, as the counters see it.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum Move {
+pub(crate) enum Event {
     Submitted,
     Started,
     Completed,
@@ -89,50 +81,18 @@ pub(crate) enum Move {
     CancelledQueued,
     CancelledRunning,
     Rejected,
-    /// A submission counted as accepted that the pool refused after all (it shut down
-    /// in between).
-    Refused,
 }
 
 impl Counters {
-    pub(crate) fn record(&self, change: Move) {
-        match change {
-            Move::Submitted => self.submitted.bump(),
-            Move::Started => self.started.bump(),
-            Move::Completed => self.completed.bump(),
-            Move::Failed => self.failed.bump(),
-            Move::CancelledQueued => self.cancelled_queued.bump(),
-            Move::CancelledRunning => self.cancelled_running.bump(),
-            Move::Rejected => self.rejected.bump(),
-            Move::Refused => self.refused.bump(),
-        }
-    }
-
-    /// Notes that a job ended; wakes `drained` waiters once the pool is closed.
-    pub(crate) fn job_ended(&self) {
-        self.ended.0.fetch_add(1, Ordering::SeqCst);
-        if self.closed.load(Ordering::SeqCst) {
-            self.drained.notify_waiters();
-        }
-    }
-
-    /// Marks the pool closed, so that ending jobs signal `drained`.
-    pub(crate) fn close(&self) {
-        self.closed.store(true, Ordering::SeqCst);
-        self.drained.notify_waiters();
-    }
-
-    /// Waits until every accepted job has ended. Call after [`close`](Self::close).
-    pub(crate) async fn drained(&self) {
-        loop {
-            let notified = self.drained.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let submitted = self.submitted.0.load(Ordering::SeqCst);
-            if self.ended.0.load(Ordering::SeqCst) >= submitted {
-                return;
-            }
-            notified.await;
+    pub(crate) fn record(&self, event: Event) {
+        match event {
+            Event::Submitted => self.submitted.bump(),
+            Event::Started => self.started.bump(),
+            Event::Completed => self.completed.bump(),
+            Event::Failed => self.failed.bump(),
+            Event::CancelledQueued => self.cancelled_queued.bump(),
+            Event::CancelledRunning => self.cancelled_running.bump(),
+            Event::Rejected => self.rejected.bump(),
         }
     }
 
@@ -143,8 +103,7 @@ impl Counters {
         let cancelled_running = self.cancelled_running.get();
         let started = self.started.get();
         let cancelled_queued = self.cancelled_queued.get();
-        let refused = self.refused.get();
-        let submitted = self.submitted.get().saturating_sub(refused);
+        let submitted = self.submitted.get();
         let queued = submitted.saturating_sub(started + cancelled_queued);
         let running = started.saturating_sub(completed + failed + cancelled_running);
         PoolStats {
@@ -154,7 +113,7 @@ impl Counters {
             completed,
             failed,
             cancelled: cancelled_queued + cancelled_running,
-            rejected: self.rejected.get() + refused,
+            rejected: self.rejected.get(),
         }
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futurepool_worker::frame::MAX_FRAME_LEN;
-use futurepool_worker::{Hello, PROTOCOL_VERSION, Signature, WORKER_ARG, codec};
+use futurepool_worker::{Hello, PROTOCOL_VERSION, Signature, WORKER_ARG, codec, worker_socket};
 use tokio::io::AsyncReadExt;
 use tokio::net::UnixListener;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
@@ -26,9 +26,20 @@ const EXIT_GRACE: Duration = Duration::from_secs(1);
 /// What a worker process is started from.
 #[derive(Clone, Debug)]
 pub(crate) struct Program {
-    pub(crate) path: PathBuf,
+    /// The program, or `None` for the current executable.
+    pub(crate) path: Option<PathBuf>,
     pub(crate) args: Vec<String>,
 }
+
+/// Why a worker did not start.
+pub(crate) enum StartError {
+    /// This start failed; another may work.
+    Failed(String),
+    /// No start can work: the pool is broken at once.
+    Broken(String),
+}
+
+use StartError::{Broken, Failed};
 
 /// A running worker process with its channel.
 pub(crate) struct Child {
@@ -112,10 +123,22 @@ impl Child {
         program: &Program,
         socket: &Path,
         place: OwnedSemaphorePermit,
-    ) -> Result<Child, String> {
+    ) -> Result<Child, StartError> {
+        if worker_socket().is_some() {
+            return Err(Broken(
+                "this process was started as a ProcessPool worker, but its main did not call \
+                 `main_if_worker` before building a pool"
+                    .to_owned(),
+            ));
+        }
+        let path = match &program.path {
+            Some(path) => path.clone(),
+            None => std::env::current_exe()
+                .map_err(|e| Broken(format!("cannot find the current executable: {e}")))?,
+        };
         let listener = UnixListener::bind(socket)
-            .map_err(|e| format!("cannot listen on {}: {e}", socket.display()))?;
-        let mut command = Command::new(&program.path);
+            .map_err(|e| Failed(format!("cannot listen on {}: {e}", socket.display())))?;
+        let mut command = Command::new(&path);
         command
             .args(&program.args)
             .arg(worker_arg(socket))
@@ -125,16 +148,16 @@ impl Child {
             .kill_on_drop(true);
         let spawned = command.spawn();
         let mut process =
-            spawned.map_err(|e| format!("cannot start {}: {e}", program.path.display()))?;
+            spawned.map_err(|e| Failed(format!("cannot start {}: {e}", path.display())))?;
         let pid = process.id().unwrap_or(0);
         let connected = tokio::select! {
             accepted = listener.accept() => accepted.map(|(stream, _)| stream),
             status = process.wait() => {
                 let _ = std::fs::remove_file(socket);
-                return Err(match status {
+                return Err(Failed(match status {
                     Ok(status) => format!("worker process {pid} ended before connecting: {}{}", describe(status), MAIN_HINT),
                     Err(e) => format!("worker process {pid}: {e}"),
-                });
+                }));
             }
             () = tokio::time::sleep(START_TIMEOUT) => Err(io::Error::new(io::ErrorKind::TimedOut, "timed out")),
         };
@@ -144,9 +167,9 @@ impl Child {
             Ok(stream) => stream,
             Err(e) => {
                 let _ = process.start_kill();
-                return Err(format!(
+                return Err(Failed(format!(
                     "worker process {pid} did not connect within {START_TIMEOUT:?} ({e}){MAIN_HINT}"
-                ));
+                )));
             }
         };
         let (read, writer) = stream.into_split();
@@ -157,23 +180,25 @@ impl Child {
         };
         let hello: Hello = match hello {
             Ok(Some(frame)) => codec::decode(&frame).map_err(|e| {
-                format!("worker process {pid} sent a hello that does not decode: {e}")
+                Failed(format!(
+                    "worker process {pid} sent a hello that does not decode: {e}"
+                ))
             })?,
             Ok(None) | Err(_) => {
                 let how = match tokio::time::timeout(EXIT_GRACE, process.wait()).await {
                     Ok(Ok(status)) => describe(status),
                     _ => "it was killed".to_owned(),
                 };
-                return Err(format!(
+                return Err(Failed(format!(
                     "worker process {pid} closed its channel before saying hello: {how}"
-                ));
+                )));
             }
         };
         if hello.protocol != PROTOCOL_VERSION {
-            return Err(format!(
+            return Err(Failed(format!(
                 "worker process {pid} speaks protocol {}, this pool speaks {PROTOCOL_VERSION}",
                 hello.protocol
-            ));
+            )));
         }
         tracing::debug!(
             pid,

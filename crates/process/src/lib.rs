@@ -53,7 +53,6 @@ mod builder;
 mod child;
 mod conn;
 mod exit;
-mod map;
 mod pool;
 mod task;
 mod workers;

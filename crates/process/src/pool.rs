@@ -8,10 +8,10 @@ use futurepool_worker::{Failure, Registry, RemoteFn, codec};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use futures_util::{Stream, StreamExt};
+use futurepool_stream::{Map, MapInput, MapUnordered, SubmitFn, map_tasks, map_tasks_unordered};
 
 use crate::builder::ProcessPoolBuilder;
-use crate::map::{CancelOnDrop, default_buffer};
+use crate::conn::PIPELINE_DEPTH;
 use crate::task::{run, task_error};
 use crate::workers::Workers;
 
@@ -154,11 +154,12 @@ impl ProcessPool {
         })
     }
 
-    /// Runs `f` on every item of `iter` in the worker processes; yields the results in input
-    /// order (Python's `executor.map`).
+    /// Runs `f` on every item of `items` (an iterator or a stream) in the worker processes;
+    /// yields the results in input order (Python's `executor.map`).
     ///
-    /// Lazy and bounded: items are read only as the stream is polled, at most
-    /// `min(2 × max_workers, 64)` ahead of the consumer. An item's error is yielded at its
+    /// Lazy and bounded as the other pools' map streams: items are read only as the stream is
+    /// polled, at most `min(8 × max_workers, 64)` ahead of the consumer (set another bound with
+    /// [`buffer`](futurepool_stream::MapStream::buffer)). An item's error is yielded at its
     /// place and later items go on. Dropping the stream cancels the items not finished.
     ///
     /// # Examples
@@ -180,21 +181,17 @@ impl ProcessPool {
     ///     });
     /// }
     /// ```
-    pub fn map<A, R, I>(
+    pub fn map<A, R, In, Kind>(
         &self,
         f: RemoteFn<A, R>,
-        iter: I,
-    ) -> impl Stream<Item = Result<R, TaskError>> + Send + Unpin + 'static
+        items: In,
+    ) -> Map<SubmitFn<impl FnMut(A) -> Task<R> + Send + 'static>, In::Stream>
     where
-        A: Serialize + Send + 'static,
+        A: Serialize + 'static,
         R: DeserializeOwned + Send + 'static,
-        I: IntoIterator<Item = A>,
-        I::IntoIter: Send + 'static,
+        In: MapInput<Kind, Item = A>,
     {
-        let pool = self.clone();
-        futures_util::stream::iter(iter)
-            .map(move |arg| CancelOnDrop(pool.submit(f, arg)))
-            .buffered(default_buffer(self.max_workers()))
+        map_tasks(self.submitter(f), items).buffer(default_buffer(self.max_workers()))
     }
 
     /// Like [`map`](Self::map), but yields the results as they complete.
@@ -219,21 +216,26 @@ impl ProcessPool {
     ///     });
     /// }
     /// ```
-    pub fn map_unordered<A, R, I>(
+    pub fn map_unordered<A, R, In, Kind>(
         &self,
         f: RemoteFn<A, R>,
-        iter: I,
-    ) -> impl Stream<Item = Result<R, TaskError>> + Send + Unpin + 'static
+        items: In,
+    ) -> MapUnordered<SubmitFn<impl FnMut(A) -> Task<R> + Send + 'static>, In::Stream>
     where
-        A: Serialize + Send + 'static,
+        A: Serialize + 'static,
         R: DeserializeOwned + Send + 'static,
-        I: IntoIterator<Item = A>,
-        I::IntoIter: Send + 'static,
+        In: MapInput<Kind, Item = A>,
+    {
+        map_tasks_unordered(self.submitter(f), items).buffer(default_buffer(self.max_workers()))
+    }
+
+    fn submitter<A, R>(&self, f: RemoteFn<A, R>) -> impl FnMut(A) -> Task<R> + Send + 'static
+    where
+        A: Serialize + 'static,
+        R: DeserializeOwned + Send + 'static,
     {
         let pool = self.clone();
-        futures_util::stream::iter(iter)
-            .map(move |arg| CancelOnDrop(pool.submit(f, arg)))
-            .buffer_unordered(default_buffer(self.max_workers()))
+        move |arg| pool.submit(f, arg)
     }
 
     /// Stops accepting tasks, lets queued and running ones finish, then ends every worker
@@ -378,6 +380,14 @@ impl ProcessPool {
     pub fn registry(&self) -> &Registry {
         &self.registry
     }
+}
+
+/// The read-ahead bound of a map stream: room for the calls each worker may hold, twice over,
+/// at most 64.
+fn default_buffer(max_workers: usize) -> usize {
+    max_workers
+        .saturating_mul(PIPELINE_DEPTH * 2)
+        .clamp(1, futurepool_stream::DEFAULT_MAX_BUFFER)
 }
 
 impl fmt::Debug for ProcessPool {

@@ -77,10 +77,5 @@ impl Drop for CancelOnDrop<'_> {
 
 /// The task error for a failure the worker reported.
 pub(crate) fn task_error(failure: Failure) -> TaskError {
-    match failure {
-        Failure::Panicked(msg) => TaskError::panicked(msg),
-        Failure::Invalid(msg) => TaskError::invalid(msg),
-        // `Failure` is non-exhaustive: anything new the worker cannot run is invalid.
-        other => TaskError::invalid(other.to_string()),
-    }
+    TaskError::from(failure)
 }

@@ -12,7 +12,7 @@ use tempfile::TempDir;
 use tokio::runtime::Handle;
 use tokio::sync::Semaphore;
 
-use crate::child::{Child, Program};
+use crate::child::{Child, Program, StartError};
 use crate::conn::{Conn, Roster, lock};
 
 /// Failed starts in a row after which the pool is broken.
@@ -33,8 +33,9 @@ pub(crate) struct Settings {
 pub(crate) struct Workers {
     pub(crate) settings: Settings,
     handle: Handle,
-    /// The private directory (mode 0700) holding each starting worker's socket.
-    dir: TempDir,
+    /// The private directory (mode 0700) holding each starting worker's socket, made when
+    /// the first worker starts.
+    dir: Mutex<Option<TempDir>>,
     pub(crate) roster: Arc<Roster>,
     /// One place per process that may be alive; a process gives its place back when reaped.
     places: Arc<Semaphore>,
@@ -52,21 +53,18 @@ struct Starts {
 }
 
 impl Workers {
-    pub(crate) fn new(settings: Settings, handle: Handle) -> std::io::Result<Self> {
-        let dir = tempfile::Builder::new()
-            .prefix("futurepool-process-")
-            .tempdir()?;
-        Ok(Self {
+    pub(crate) fn new(settings: Settings, handle: Handle) -> Self {
+        Self {
             places: Arc::new(Semaphore::new(settings.max_workers)),
             settings,
             handle,
-            dir,
+            dir: Mutex::new(None),
             roster: Arc::default(),
             starts: Mutex::new(Starts::default()),
             next_socket: AtomicU64::new(0),
             next_call: AtomicU64::new(0),
             closed: AtomicBool::new(false),
-        })
+        }
     }
 
     /// Spawns `fut` on the pool's runtime.
@@ -160,9 +158,13 @@ impl Workers {
         if failed_in_row > 0 {
             tokio::time::sleep(START_BACKOFF * 2u32.pow(failed_in_row.min(6) - 1)).await;
         }
-        let n = self.next_socket.fetch_add(1, Ordering::Relaxed);
-        let socket: PathBuf = self.dir.path().join(format!("worker-{n}.sock"));
-        match Child::start(&self.settings.program, &socket, place).await {
+        let started = match self.socket_path() {
+            Ok(socket) => Child::start(&self.settings.program, &socket, place).await,
+            Err(e) => Err(StartError::Failed(format!(
+                "cannot create a directory for the workers' sockets: {e}"
+            ))),
+        };
+        match started {
             Ok(child) => {
                 lock(&self.starts).failed_in_row = 0;
                 let conn = Conn::drive(
@@ -176,7 +178,14 @@ impl Workers {
                 }
                 Ok(Some(conn))
             }
-            Err(why) => {
+            Err(StartError::Broken(why)) => {
+                lock(&self.starts).broken.get_or_insert_with(|| why.clone());
+                self.roster.changed.notify_waiters();
+                Err(TaskError::crashed(format!(
+                    "the process pool is broken: {why}"
+                )))
+            }
+            Err(StartError::Failed(why)) => {
                 tracing::warn!(%why, "a worker process failed to start");
                 let mut starts = lock(&self.starts);
                 starts.failed_in_row += 1;
@@ -189,6 +198,21 @@ impl Workers {
                 Ok(None)
             }
         }
+    }
+
+    /// A fresh socket path in the pool's private directory.
+    fn socket_path(&self) -> std::io::Result<PathBuf> {
+        let mut dir = lock(&self.dir);
+        let dir = match &mut *dir {
+            Some(dir) => dir,
+            empty => empty.insert(
+                tempfile::Builder::new()
+                    .prefix("futurepool-process-")
+                    .tempdir()?,
+            ),
+        };
+        let n = self.next_socket.fetch_add(1, Ordering::Relaxed);
+        Ok(dir.path().join(format!("worker-{n}.sock")))
     }
 
     /// Retires every worker and waits until all of them are reaped. Called once the pool's

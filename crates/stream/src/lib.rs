@@ -8,10 +8,12 @@
 //!   and has a deadline variant ([`AsCompleted::timeout`]).
 //! - [`wait`] partitions tasks into `done` and `pending` once a [`ReturnWhen`] condition holds,
 //!   with a timeout variant ([`wait_timeout`]) and a custom error test ([`wait_with`]).
-//! - [`ExecutorMapExt`] (for `BlockingPool`, `CpuPool`, any [`Executor`](futurepool_core::Executor))
-//!   and [`AsyncPoolMapExt`] (for `AsyncPool`) add `map`, `map_unordered`, `try_map` and
-//!   `try_map_unordered`: streams that read their input lazily, a bounded number of items ahead
-//!   of the consumer, and that batch tiny items for the `CpuPool`.
+//! - [`ExecutorMapExt`] (for `BlockingPool` and `CpuPool`) and [`AsyncPoolMapExt`] (for
+//!   `AsyncPool`) add `map`, `map_unordered`, `try_map` and `try_map_unordered`: streams that
+//!   read their input (an iterator or a stream) lazily, a bounded number of items ahead of the
+//!   consumer, and that batch tiny items for the `CpuPool`. [`map_tasks`] and its siblings do
+//!   the same over any function returning a [`Task`](futurepool_core::Task), such as the
+//!   `submit` of a pool from another crate.
 //!
 //! # Examples
 //!
@@ -37,7 +39,9 @@ mod wait;
 
 pub use as_completed::{AsCompleted, AsCompletedTimeout, as_completed, as_completed_timeout};
 pub use map::{
-    AsyncPoolFn, AsyncPoolMapExt, DEFAULT_MAX_BUFFER, ExecutorMapExt, Map, MapFn, MapUnordered,
-    PoolFn, TryMap, TryMapUnordered,
+    AsyncPoolFn, AsyncPoolMapExt, BatchingSource, CompletionOrder, DEFAULT_MAX_BUFFER,
+    ExecutorMapExt, InputOrder, IterInput, Map, MapInput, MapStream, MapUnordered, PoolFn,
+    ResultOrder, StreamInput, SubmitFn, TaskSource, TryMap, TryMapStream, TryMapUnordered,
+    map_tasks, map_tasks_unordered, try_map_tasks, try_map_tasks_unordered,
 };
 pub use wait::{ReturnWhen, Wait, Waited, wait, wait_timeout, wait_with};

@@ -8,37 +8,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use common::Gate;
-use futurepool_core::{AsyncPool, BlockingPool, CpuPool, Executor, TaskError};
+use common::{Gate, blocking, check_read_ahead, counted, cpu, plain};
+use futurepool_core::{AsyncPool, TaskError};
 use futurepool_stream::{AsyncPoolMapExt, DEFAULT_MAX_BUFFER, ExecutorMapExt};
 use futures::{Stream, StreamExt, TryStreamExt};
 use tokio::sync::mpsc;
 
-fn cpu(workers: usize) -> CpuPool {
-    CpuPool::builder().max_workers(workers).build().unwrap()
-}
-
-fn blocking(workers: usize) -> BlockingPool {
-    BlockingPool::builder()
-        .max_workers(workers)
-        .build()
-        .unwrap()
-}
-
-/// An iterator over `0..` (or the given range) counting how many items were read.
-fn counted(read: &Arc<AtomicUsize>) -> impl Iterator<Item = u64> + Send + 'static {
-    let read = Arc::clone(read);
-    (0u64..).inspect(move |_| {
-        read.fetch_add(1, Ordering::SeqCst);
-    })
-}
-
-/// Comparable form of a result: the value, or the panic message.
-fn plain<T>(r: Result<T, TaskError>) -> Result<T, String> {
-    r.map_err(|e| e.panic_message().unwrap_or("not a panic").to_owned())
-}
-
-async fn check_test_map<E: Executor>(pool: E) {
+async fn check_test_map<E: ExecutorMapExt>(pool: E) {
     let want: Vec<u64> = (0..10u64).map(|n| n.pow(2)).collect();
     let got: Vec<u64> = pool
         .map(|n: u64| n.pow(2), 0..10)
@@ -303,19 +279,6 @@ async fn test_map_buffersize_when_buffer_is_full() {
     assert_eq!(read.load(Ordering::SeqCst), 2);
 }
 
-/// Consumes `take` items and checks, after each, that the stream read at most `bound` items
-/// more than it yielded.
-async fn check_read_ahead<S>(mut stream: S, read: &AtomicUsize, bound: usize, take: usize)
-where
-    S: futures::Stream + Unpin,
-{
-    for yielded in 1..=take {
-        assert!(stream.next().await.is_some());
-        let ahead = read.load(Ordering::SeqCst) - yielded;
-        assert!(ahead <= bound, "read {ahead} items ahead, bound {bound}");
-    }
-}
-
 #[tokio::test]
 async fn read_ahead_stays_within_the_bound() {
     let read = Arc::new(AtomicUsize::new(0));
@@ -431,7 +394,7 @@ async fn test_free_reference() {
 }
 
 /// One worker busy with item 0 (blocked on `gate`), the next `queued` items waiting.
-async fn drop_cancels_unstarted<E: Executor>(pool: E, chunk: usize, ordered: bool) {
+async fn drop_cancels_unstarted<E: ExecutorMapExt>(pool: E, chunk: usize, ordered: bool) {
     let gate = Gate::new();
     let ran = Arc::new(AtomicUsize::new(0));
     let (started_tx, mut started) = mpsc::unbounded_channel();

@@ -1,0 +1,194 @@
+//! Chunking: several items sent to a pool as one task, so that tiny items do not each pay a
+//! task round-trip.
+//!
+//! [`Chunking`] decides how many items go into the next task; a fixed size set by the user, or
+//! an adaptive size that grows while chunks run in well under [`CHUNK_TARGET`]. A chunk task runs
+//! its items one after the other with [`run_chunk`] (closures) or [`run_async_chunk`] (futures),
+//! turning a panic into that item's error and skipping the items left once the stream is
+//! dropped ([`StopFlag`]).
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use futurepool_core::TaskError;
+use futures_util::FutureExt;
+
+/// How long an adaptive chunk should take to run; chunks grow until they reach it.
+const CHUNK_TARGET: Duration = Duration::from_micros(100);
+
+/// The largest adaptive chunk, in items (the read-ahead bound usually limits it first).
+const MAX_ADAPTIVE_CHUNK: usize = 4096;
+
+/// How many items go into one submission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Chunking {
+    /// One task per item.
+    Single,
+    /// Chunks of this many items (at most the read-ahead bound).
+    Fixed(usize),
+    /// Chunks of the current adaptive `size`, at most the read-ahead bound shared among the
+    /// pool's `workers`, so that every worker has a chunk.
+    Adaptive { size: usize, workers: usize },
+}
+
+impl Chunking {
+    /// The chunking a stream starts with on a pool that batches tiny items.
+    pub fn adaptive(workers: usize) -> Self {
+        Chunking::Adaptive {
+            size: 1,
+            workers: workers.max(1),
+        }
+    }
+
+    /// The chunking `chunk_size(n)` asks for: 1 turns chunking off.
+    pub fn fixed(n: usize) -> Self {
+        assert!(n > 0, "a map stream's chunk size must be at least one item");
+        if n == 1 {
+            Chunking::Single
+        } else {
+            Chunking::Fixed(n)
+        }
+    }
+
+    /// How many items the next submission should hold, with a read-ahead bound of `buffer`.
+    pub fn len(self, buffer: usize) -> usize {
+        match self {
+            Chunking::Single => 1,
+            Chunking::Fixed(n) => n.min(buffer),
+            Chunking::Adaptive { size, workers } => size.min(buffer / workers).max(1),
+        }
+    }
+
+    /// Learns from a finished chunk that ran `ran` items in `elapsed`: grow towards
+    /// [`CHUNK_TARGET`] per chunk, at most doubling each time; fall back to one item when items
+    /// are slow.
+    pub fn record(&mut self, ran: usize, elapsed: Duration) {
+        if let Chunking::Adaptive { size, .. } = self {
+            if ran == 0 {
+                return;
+            }
+            let per_item = (elapsed.as_nanos() / ran as u128).max(1);
+            let ideal = CHUNK_TARGET.as_nanos() / per_item;
+            let ideal = usize::try_from(ideal).unwrap_or(usize::MAX);
+            *size = ideal.clamp(1, (*size * 2).min(MAX_ADAPTIVE_CHUNK));
+        }
+    }
+}
+
+/// What a chunk task returns: each item's outcome in input order, and how long running them
+/// took.
+#[derive(Debug)]
+pub struct Chunk<T> {
+    /// One outcome per item of the chunk.
+    pub results: VecDeque<Result<T, TaskError>>,
+    /// How many items actually ran (the others were skipped after a stop).
+    pub ran: usize,
+    /// How long the items that ran took, together.
+    pub elapsed: Duration,
+}
+
+/// Tells the chunks of a stream that is gone to skip the items they have not started.
+#[derive(Clone, Debug, Default)]
+pub struct StopFlag(Arc<AtomicBool>);
+
+impl StopFlag {
+    /// Asks every chunk sharing this flag to skip its remaining items.
+    pub fn stop(&self) {
+        // Relaxed: the flag carries no data. A chunk that reads it late runs a few more items,
+        // whose results are dropped with the stream; nothing is published through it.
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`stop`](Self::stop) was called.
+    pub fn is_stopped(&self) -> bool {
+        // Relaxed: see `stop`.
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Runs `items` one after the other with `f`, on the calling (worker) thread.
+///
+/// A panic of `f` becomes that item's error only; once `stop` is set, the items left are
+/// cancelled without running.
+pub fn run_chunk<A, T>(items: Vec<A>, stop: &StopFlag, f: impl Fn(A) -> T) -> Chunk<T> {
+    let start = Instant::now();
+    let mut results = VecDeque::with_capacity(items.len());
+    let mut ran = 0;
+    for item in items {
+        if stop.is_stopped() {
+            results.push_back(Err(TaskError::cancelled()));
+            continue;
+        }
+        ran += 1;
+        let result = catch_unwind(AssertUnwindSafe(|| f(item)));
+        results.push_back(result.map_err(TaskError::from_panic));
+    }
+    Chunk {
+        results,
+        ran,
+        elapsed: start.elapsed(),
+    }
+}
+
+/// Runs `futures` one after the other: the asynchronous twin of [`run_chunk`].
+pub async fn run_async_chunk<Fut: Future>(futures: Vec<Fut>, stop: StopFlag) -> Chunk<Fut::Output> {
+    let start = Instant::now();
+    let mut results = VecDeque::with_capacity(futures.len());
+    let mut ran = 0;
+    for future in futures {
+        if stop.is_stopped() {
+            results.push_back(Err(TaskError::cancelled()));
+            continue;
+        }
+        ran += 1;
+        let result = AssertUnwindSafe(future).catch_unwind().await;
+        results.push_back(result.map_err(TaskError::from_panic));
+    }
+    Chunk {
+        results,
+        ran,
+        elapsed: start.elapsed(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adaptive_chunks_double_at_most_and_stay_within_the_bound() {
+        let mut chunking = Chunking::adaptive(2);
+        assert_eq!(chunking.len(64), 1);
+        chunking.record(1, Duration::from_nanos(10)); // ideal 10,000 items
+        assert_eq!(chunking.len(64), 2, "at most doubling");
+        for _ in 0..20 {
+            chunking.record(10, Duration::from_nanos(100));
+        }
+        assert_eq!(chunking.len(64), 32, "buffer shared among 2 workers");
+        chunking.record(1, Duration::from_millis(1)); // a slow item
+        assert_eq!(chunking.len(64), 1);
+    }
+
+    #[test]
+    fn fixed_chunks_never_exceed_the_buffer() {
+        assert_eq!(Chunking::fixed(1), Chunking::Single);
+        assert_eq!(Chunking::fixed(37).len(300), 37);
+        assert_eq!(Chunking::fixed(37).len(10), 10);
+    }
+
+    #[test]
+    fn a_stopped_chunk_skips_its_items() {
+        let stop = StopFlag::default();
+        let chunk = run_chunk(vec![1, 2], &stop, |n: u32| {
+            stop.stop();
+            n
+        });
+        assert_eq!(chunk.ran, 1);
+        assert_eq!(chunk.results[0], Ok(1));
+        assert!(chunk.results[1].as_ref().unwrap_err().is_cancelled());
+    }
+}
