@@ -308,6 +308,9 @@ impl ProcessPool {
 
     /// A snapshot of the pool's task counts.
     ///
+    /// `running` counts the tasks past the queue: running in a worker, sent to one behind a
+    /// short running call (up to four per worker), or waiting for a worker to start.
+    ///
     /// # Examples
     ///
     /// ```
