@@ -187,7 +187,12 @@ impl Conn {
 
     /// Sends a reserved call; `false` if the worker already ended (its answer never comes).
     pub(crate) fn send(&self, request: Request) -> bool {
-        self.messages.send(Message::Call(request)).is_ok()
+        let sent = self.messages.send(Message::Call(request)).is_ok();
+        if !sent {
+            // The driver is gone (its runtime shut down): take no more calls.
+            lock(&self.state).closed = true;
+        }
+        sent
     }
 
     /// Tells the driver that the task of call `id` no longer waits: a running call's worker
