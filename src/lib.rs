@@ -44,7 +44,7 @@ pub use futurepool_stream::*;
 pub mod prelude {
     pub use futurepool_core::{
         AsyncPool, AsyncPoolBuilder, BlockingPool, BlockingPoolBuilder, BuildError,
-        CancellationToken, CpuPool, CpuPoolBuilder, Executor, PoolStats, Task, TaskError,
+        CancellationToken, CpuPool, CpuPoolBuilder, Executor, PoolStats, Promise, Task, TaskError,
         TaskErrorKind, TaskId, TrySubmitError,
     };
     pub use futurepool_stream::{
