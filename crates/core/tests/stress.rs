@@ -6,10 +6,9 @@
 //! It runs for `FUTUREPOOL_STRESS_SECS` seconds (default 20); the seed is printed and can be
 //! replayed with `FUTUREPOOL_STRESS_SEED`.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futurepool_core::{AsyncPool, BlockingPool, CpuPool, PoolStats, Task};
+use futurepool_core::{AsyncPool, BlockingPool, Builder, CpuPool, PoolStats, Task};
 use futurepool_test_support::Watchdog;
 
 /// A small xorshift generator: reproducible from its seed, no dependency.
@@ -89,42 +88,40 @@ impl Pool {
     }
 }
 
+/// The same builder, with a bounded queue if `capacity` says so (any pool's builder).
+fn bounded<P>(builder: Builder<P>, capacity: Option<usize>) -> Builder<P> {
+    match capacity {
+        Some(n) => builder.queue_capacity(n),
+        None => builder,
+    }
+}
+
 fn build(rng: &mut Rng, handle: &tokio::runtime::Handle) -> Pool {
     let size = 1 + rng.below(4) as usize;
     let capacity = rng.chance(30).then(|| rng.below(64) as usize);
-    macro_rules! bounded {
-        ($builder:expr) => {{
-            let builder = $builder;
-            match capacity {
-                Some(n) => builder.queue_capacity(n),
-                None => builder,
-            }
-        }};
-    }
     match rng.below(3) {
-        0 => Pool::Blocking(
-            bounded!(
-                BlockingPool::builder()
-                    .max_workers(size)
+        0 => {
+            let builder = BlockingPool::builder().max_workers(size);
+            Pool::Blocking(
+                bounded(builder, capacity)
                     .handle(handle.clone())
+                    .build()
+                    .unwrap(),
             )
-            .build()
-            .unwrap(),
-        ),
-        1 => Pool::Cpu(
-            bounded!(CpuPool::builder().max_workers(size))
-                .build()
-                .unwrap(),
-        ),
-        _ => Pool::Async(
-            bounded!(
-                AsyncPool::builder()
-                    .max_concurrency(size)
+        }
+        1 => {
+            let builder = CpuPool::builder().max_workers(size);
+            Pool::Cpu(bounded(builder, capacity).build().unwrap())
+        }
+        _ => {
+            let builder = AsyncPool::builder().max_concurrency(size);
+            Pool::Async(
+                bounded(builder, capacity)
                     .handle(handle.clone())
+                    .build()
+                    .unwrap(),
             )
-            .build()
-            .unwrap(),
-        ),
+        }
     }
 }
 
@@ -237,7 +234,7 @@ fn randomized_bursts_cancels_and_shutdown_races_on_every_pool() {
         let threads: Vec<_> = (0..1 + rng.below(3))
             .map(|i| {
                 let pool = pool.clone();
-                let mut rng = Rng(rng.next() | 1 + i);
+                let mut rng = Rng((rng.next() ^ i) | 1);
                 std::thread::spawn(move || burst(&pool, &mut rng))
             })
             .collect();
@@ -252,7 +249,7 @@ fn randomized_bursts_cancels_and_shutdown_races_on_every_pool() {
         if rng.chance(50) {
             std::thread::yield_now();
         }
-        let stop = Arc::new(pool.shutdown(shutdown_now));
+        let stop = pool.shutdown(shutdown_now);
         let mut kept: Vec<Kept> = threads
             .into_iter()
             .flat_map(|t| t.join().unwrap())
@@ -260,7 +257,7 @@ fn randomized_bursts_cancels_and_shutdown_races_on_every_pool() {
         for task in from_tasks {
             kept.extend(runtime.block_on(task).unwrap());
         }
-        runtime.block_on(Arc::into_inner(stop).unwrap());
+        runtime.block_on(stop);
         check(kept, !shutdown_now);
         let stats = pool.stats();
         assert_eq!((stats.queued, stats.running), (0, 0), "{stats:?}");
