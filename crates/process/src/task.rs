@@ -46,7 +46,7 @@ where
             Ok(Answer::Reply(outcome)) => return f.result(outcome).map_err(task_error),
             Ok(Answer::Died(how)) => {
                 return Err(TaskError::crashed(format!(
-                    "the worker process {pid} running `{}` died: {how}",
+                    "worker process {pid} running `{}` died: {how}",
                     f.name()
                 )));
             }
