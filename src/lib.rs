@@ -71,7 +71,7 @@ pub mod worker {
 pub mod prelude {
     pub use futurepool_core::{
         AsyncPool, AsyncPoolBuilder, BlockingPool, BlockingPoolBuilder, BuildError,
-        CancellationToken, CpuPool, CpuPoolBuilder, Executor, PoolStats, Task, TaskError,
+        CancellationToken, CpuPool, CpuPoolBuilder, Executor, PoolStats, Promise, Task, TaskError,
         TaskErrorKind, TaskId, TrySubmitError,
     };
     #[cfg(feature = "process")]

@@ -4,8 +4,8 @@
 use std::fmt;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use tokio_util::sync::CancellationToken;
@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::{BuildError, TrySubmitError};
 use crate::pool::{Builder, Owner, PoolCore, Runner, StartHook, WorkerSlot, thread_waker};
 use crate::stats::PoolStats;
-use crate::sync::lock;
+use crate::sync::{Mutex, lock};
 use crate::task::{Body, Job, Task};
 
 /// A pool of dedicated threads for CPU-bound closures: Python's `ProcessPoolExecutor`, with

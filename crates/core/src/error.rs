@@ -26,10 +26,10 @@ use crate::task::TaskId;
 /// assert!(err.to_string().ends_with("panicked: boom"));
 /// ```
 pub struct TaskError {
-    inner: Box<Inner>,
+    inner: Box<Details>,
 }
 
-struct Inner {
+struct Details {
     kind: TaskErrorKind,
     id: Option<TaskId>,
     /// The panic's text, or the message of a timeout, crash or invalid task.
@@ -205,7 +205,7 @@ impl TaskError {
 
     fn new(kind: TaskErrorKind, message: Option<String>) -> Self {
         Self {
-            inner: Box::new(Inner {
+            inner: Box::new(Details {
                 kind,
                 id: None,
                 message,
@@ -361,7 +361,7 @@ impl TaskError {
         if !self.is_panic() {
             return Err(self);
         }
-        let Inner {
+        let Details {
             payload, message, ..
         } = *self.inner;
         Ok(match payload {
@@ -387,7 +387,7 @@ impl TaskError {
 impl Clone for TaskError {
     fn clone(&self) -> Self {
         Self {
-            inner: Box::new(Inner {
+            inner: Box::new(Details {
                 kind: self.inner.kind,
                 id: self.inner.id,
                 message: self.inner.message.clone(),

@@ -22,7 +22,7 @@
 //! Whether a pool accepts work and how many accepted tasks have not ended live in one atomic
 //! word (`lifecycle`); a task's life is a small state machine (`task::state`), and the
 //! queue's park/wake protocol is written up beside its code (`queue`). The three are
-//! model-checked with loom (`tests/loom.rs`).
+//! model-checked with loom (`loom_models.rs`, run by `.ci/run`).
 //!
 //! Most users depend on the `futurepool` crate, which re-exports this one together with
 //! `as_completed`, `wait` and the map streams.
@@ -58,6 +58,8 @@ mod cpu;
 mod error;
 mod executor;
 mod lifecycle;
+#[cfg(all(test, futurepool_loom))]
+mod loom_models;
 mod pool;
 mod queue;
 mod stats;

@@ -11,7 +11,7 @@
 //!
 //! Both are store-then-load pairs on two locations (the job list and a count), which only a
 //! sequentially consistent fence on each side orders; every `SeqCst` in this file belongs to
-//! one of them, and the model tests in `tests/loom.rs` check both.
+//! one of them, and the loom models in `loom_models.rs` check both.
 //!
 //! 1. *Push vs leave* (on-demand workers): the pusher adds its job, then reads `workers`; a
 //!    leaving worker lowers `workers`, then looks at the jobs. At least one sees the other: the
@@ -64,29 +64,48 @@ impl JobList {
     }
 }
 
+/// The model checker's job list, shaped like crossbeam's `Injector` where the races of this
+/// file live: a push publishes its job with a `Release` store of the tail index after writing
+/// it, `is_empty` compares the indices with `SeqCst` loads, and a pop takes only published
+/// jobs. (A lock keeps the items themselves simple; it orders nothing the races rely on.)
 #[cfg(futurepool_loom)]
-struct JobList(Mutex<std::collections::VecDeque<Job>>);
+struct JobList {
+    items: Mutex<std::collections::VecDeque<Job>>,
+    head: AtomicUsize,
+    tail: AtomicUsize,
+}
 
 #[cfg(futurepool_loom)]
 impl JobList {
     fn new() -> Self {
-        Self(Mutex::new(std::collections::VecDeque::new()))
+        Self {
+            items: Mutex::new(std::collections::VecDeque::new()),
+            head: AtomicUsize::new(0),
+            tail: AtomicUsize::new(0),
+        }
     }
 
     fn push(&self, job: Job) {
-        lock(&self.0).push_back(job);
+        lock(&self.items).push_back(job);
+        self.tail.fetch_add(1, Ordering::Release);
     }
 
     fn pop(&self) -> Option<Job> {
-        lock(&self.0).pop_front()
+        let mut items = lock(&self.items);
+        let head = self.head.load(Ordering::Relaxed);
+        if head == self.tail.load(Ordering::Acquire) {
+            return None;
+        }
+        self.head.store(head + 1, Ordering::Release);
+        items.pop_front()
     }
 
     fn is_empty(&self) -> bool {
-        lock(&self.0).is_empty()
+        self.head.load(Ordering::SeqCst) == self.tail.load(Ordering::SeqCst)
     }
 
     fn len(&self) -> usize {
-        lock(&self.0).len()
+        self.tail.load(Ordering::SeqCst) - self.head.load(Ordering::SeqCst)
     }
 }
 

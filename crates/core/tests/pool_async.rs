@@ -86,7 +86,7 @@ async fn cancel_drops_a_running_future() {
     let (dropped_tx, dropped) = oneshot::channel();
     let (started_tx, started) = oneshot::channel();
     let running = pool.submit(async move {
-        let _signal = DropSignal(Some(dropped_tx));
+        let _signal = DropSignal::new(dropped_tx);
         started_tx.send(()).unwrap();
         std::future::pending::<u32>().await
     });

@@ -97,7 +97,7 @@ async fn shutdown_now_drops_running_futures() {
     let (dropped_tx, dropped) = oneshot::channel();
     let (started_tx, started) = oneshot::channel();
     let running = pool.submit(async move {
-        let _signal = DropSignal(Some(dropped_tx));
+        let _signal = DropSignal::new(dropped_tx);
         started_tx.send(()).unwrap();
         std::future::pending::<()>().await
     });

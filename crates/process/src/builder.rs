@@ -4,11 +4,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futurepool_core::{AsyncPool, BuildError};
-use futurepool_worker::{Registry, worker_socket};
+use futurepool_core::{AsyncPool, BuildError, CpuPool};
+use futurepool_worker::Registry;
 use tokio::runtime::Handle;
 
 use crate::child::Program;
+use crate::conn::PIPELINE_DEPTH;
 use crate::pool::ProcessPool;
 use crate::workers::{Settings, Workers};
 
@@ -80,7 +81,7 @@ impl ProcessPoolBuilder {
     }
 
     /// After answering this many tasks a worker process is replaced by a fresh one (Python's
-    /// `max_tasks_per_child`); default: never. Zero is a build error.
+    /// `max_tasks_per_child`); default: never. Zero counts as one.
     ///
     /// # Examples
     ///
@@ -211,10 +212,10 @@ impl ProcessPoolBuilder {
     ///
     /// # Errors
     ///
-    /// A [`BuildError`] when `max_workers` or `max_tasks_per_child` is zero, outside a Tokio
-    /// runtime (and no `handle`), when the current executable cannot be found, or when this
-    /// process is itself a worker whose `main` did not call `main_if_worker` first (which
-    /// would otherwise start workers of workers).
+    /// A [`BuildError`] when `max_workers` is zero, or outside a Tokio runtime (and no
+    /// `handle`). Problems with the worker program (it cannot be found or started, it never
+    /// connects, this process is itself a worker that did not call `main_if_worker` first)
+    /// show when workers start: the tasks fail with `is_crashed()` saying the pool is broken.
     ///
     /// # Examples
     ///
@@ -229,64 +230,38 @@ impl ProcessPoolBuilder {
             std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
         });
         if max_workers == 0 {
-            return Err(BuildError::new("max_workers must be at least 1, got 0"));
+            // Every pool's error (and message) for a zero size; `BuildError` is made by the
+            // core's builders only.
+            drop(CpuPool::builder().max_workers(0).build()?);
         }
-        if self.max_tasks_per_child == Some(0) {
-            return Err(BuildError::new(
-                "max_tasks_per_child must be at least 1, got 0",
-            ));
-        }
-        let handle = match self.handle {
-            Some(handle) => handle,
-            None => Handle::try_current().map_err(|_| {
-                BuildError::new(
-                    "ProcessPool must be built inside a Tokio runtime, or given one with `.handle(..)`",
-                )
-            })?,
-        };
-        if is_unserved_worker() {
-            return Err(BuildError::new(
-                "this process was started as a ProcessPool worker, but its main did not call \
-                 `main_if_worker` before building a pool",
-            ));
-        }
-        let path = match self.program {
-            Some(path) => path,
-            None => std::env::current_exe()
-                .map_err(|e| BuildError::new(format!("cannot find the current executable: {e}")))?,
-        };
         let name = self.name.unwrap_or_else(|| "process".to_owned());
-        let settings = Settings {
-            program: Program {
-                path,
-                args: self.args,
-            },
-            max_workers,
-            max_tasks_per_child: self.max_tasks_per_child,
-            task_timeout: self.task_timeout,
-        };
-        let workers = Workers::new(settings, handle.clone()).map_err(|e| {
-            BuildError::new(format!(
-                "cannot create the directory for worker sockets: {e}"
-            ))
-        })?;
+        // Room for a call running in each worker and the calls sent behind it (`conn.rs`).
         let mut tasks = AsyncPool::builder()
-            .max_concurrency(max_workers)
-            .name(name)
-            .handle(handle);
+            .max_concurrency(max_workers.saturating_mul(PIPELINE_DEPTH))
+            .name(name);
+        if let Some(handle) = &self.handle {
+            tasks = tasks.handle(handle.clone());
+        }
         if let Some(n) = self.queue_capacity {
             tasks = tasks.queue_capacity(n);
         }
+        // Fails outside a Tokio runtime when no handle was given.
+        let tasks = tasks.build()?;
+        // Inside a runtime: `AsyncPool::build` just checked it.
+        let handle = self.handle.unwrap_or_else(Handle::current);
+        let settings = Settings {
+            program: Program {
+                path: self.program,
+                args: self.args,
+            },
+            max_workers,
+            max_tasks_per_child: self.max_tasks_per_child.map(|n| n.max(1)),
+            task_timeout: self.task_timeout,
+        };
         Ok(ProcessPool::from_parts(
-            tasks.build()?,
-            Arc::new(workers),
+            tasks,
+            Arc::new(Workers::new(settings, handle)),
             self.registry,
         ))
     }
-}
-
-/// Whether this process was started as a worker (it has the worker argument) yet is building
-/// a pool, so its `main` never called `main_if_worker`.
-fn is_unserved_worker() -> bool {
-    worker_socket().is_some()
 }

@@ -51,8 +51,8 @@
 
 mod builder;
 mod child;
+mod conn;
 mod exit;
-mod map;
 mod pool;
 mod task;
 mod workers;

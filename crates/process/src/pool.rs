@@ -8,10 +8,10 @@ use futurepool_worker::{Call, Failure, Outcome, Registry, RemoteFn, codec};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use futures_util::{Stream, StreamExt};
+use futurepool_stream::{Map, MapInput, MapUnordered, SubmitFn, map_tasks, map_tasks_unordered};
 
 use crate::builder::ProcessPoolBuilder;
-use crate::map::{CancelOnDrop, default_buffer};
+use crate::conn::PIPELINE_DEPTH;
 use crate::task::{run, run_call, task_error};
 use crate::workers::Workers;
 
@@ -111,10 +111,12 @@ impl ProcessPool {
         A: Serialize + 'static,
         R: DeserializeOwned + Send + 'static,
     {
-        match self.encode_call(f, &arg) {
-            Ok(call) => self
-                .tasks
-                .submit_fallible(run(Arc::clone(&self.workers), f, call)),
+        let id = self.workers.next_call_id();
+        match self.encode_call(f, id, &arg) {
+            Ok(call) => {
+                self.tasks
+                    .submit_fallible(run(Arc::clone(&self.workers), f, id, call.into()))
+            }
             Err(failure) => {
                 let err = task_error(failure);
                 self.tasks
@@ -147,12 +149,38 @@ impl ProcessPool {
     /// }
     /// ```
     pub fn submit_call(&self, call: Call) -> Task<Outcome> {
-        self.tasks
-            .submit_fallible(run_call(Arc::clone(&self.workers), call))
+        let known = self
+            .registry
+            .names()
+            .find(|name| *name == call.function.name)
+            .filter(|name| {
+                self.registry
+                    .signature(name)
+                    .is_some_and(|s| s.matches(&call.function))
+            });
+        match known {
+            Some(name) => {
+                self.tasks
+                    .submit_fallible(run_call(Arc::clone(&self.workers), name, call))
+            }
+            None => {
+                let err = TaskError::invalid(format!(
+                    "function {} is not in the pool's registry with these types",
+                    call.function
+                ));
+                self.tasks
+                    .submit_fallible(async move { Err::<Outcome, TaskError>(err) })
+            }
+        }
     }
 
     /// The encoded call of `f(arg)`, after checking that `f` is in the pool's registry.
-    fn encode_call<A: Serialize, R>(&self, f: RemoteFn<A, R>, arg: &A) -> Result<Vec<u8>, Failure> {
+    fn encode_call<A: Serialize, R>(
+        &self,
+        f: RemoteFn<A, R>,
+        id: u64,
+        arg: &A,
+    ) -> Result<Vec<u8>, Failure> {
         let wanted = f.signature();
         match self.registry.signature(f.name()) {
             Some(known) if known.matches(&wanted) => {}
@@ -169,17 +197,18 @@ impl ProcessPool {
                 )));
             }
         }
-        let call = f.call(self.workers.next_call_id(), arg)?;
+        let call = f.call(id, arg)?;
         codec::encode(&call).map_err(|e| {
             Failure::Invalid(format!("the call of `{}` failed to encode: {e}", f.name()))
         })
     }
 
-    /// Runs `f` on every item of `iter` in the worker processes; yields the results in input
-    /// order (Python's `executor.map`).
+    /// Runs `f` on every item of `items` (an iterator or a stream) in the worker processes;
+    /// yields the results in input order (Python's `executor.map`).
     ///
-    /// Lazy and bounded: items are read only as the stream is polled, at most
-    /// `min(2 × max_workers, 64)` ahead of the consumer. An item's error is yielded at its
+    /// Lazy and bounded as the other pools' map streams: items are read only as the stream is
+    /// polled, at most `min(8 × max_workers, 64)` ahead of the consumer (set another bound with
+    /// [`buffer`](futurepool_stream::MapStream::buffer)). An item's error is yielded at its
     /// place and later items go on. Dropping the stream cancels the items not finished.
     ///
     /// # Examples
@@ -201,21 +230,17 @@ impl ProcessPool {
     ///     });
     /// }
     /// ```
-    pub fn map<A, R, I>(
+    pub fn map<A, R, In, Kind>(
         &self,
         f: RemoteFn<A, R>,
-        iter: I,
-    ) -> impl Stream<Item = Result<R, TaskError>> + Send + Unpin + 'static
+        items: In,
+    ) -> Map<SubmitFn<impl FnMut(A) -> Task<R> + Send + 'static>, In::Stream>
     where
-        A: Serialize + Send + 'static,
+        A: Serialize + 'static,
         R: DeserializeOwned + Send + 'static,
-        I: IntoIterator<Item = A>,
-        I::IntoIter: Send + 'static,
+        In: MapInput<Kind, Item = A>,
     {
-        let pool = self.clone();
-        futures_util::stream::iter(iter)
-            .map(move |arg| CancelOnDrop(pool.submit(f, arg)))
-            .buffered(default_buffer(self.max_workers()))
+        map_tasks(self.submitter(f), items).buffer(default_buffer(self.max_workers()))
     }
 
     /// Like [`map`](Self::map), but yields the results as they complete.
@@ -240,21 +265,26 @@ impl ProcessPool {
     ///     });
     /// }
     /// ```
-    pub fn map_unordered<A, R, I>(
+    pub fn map_unordered<A, R, In, Kind>(
         &self,
         f: RemoteFn<A, R>,
-        iter: I,
-    ) -> impl Stream<Item = Result<R, TaskError>> + Send + Unpin + 'static
+        items: In,
+    ) -> MapUnordered<SubmitFn<impl FnMut(A) -> Task<R> + Send + 'static>, In::Stream>
     where
-        A: Serialize + Send + 'static,
+        A: Serialize + 'static,
         R: DeserializeOwned + Send + 'static,
-        I: IntoIterator<Item = A>,
-        I::IntoIter: Send + 'static,
+        In: MapInput<Kind, Item = A>,
+    {
+        map_tasks_unordered(self.submitter(f), items).buffer(default_buffer(self.max_workers()))
+    }
+
+    fn submitter<A, R>(&self, f: RemoteFn<A, R>) -> impl FnMut(A) -> Task<R> + Send + 'static
+    where
+        A: Serialize + 'static,
+        R: DeserializeOwned + Send + 'static,
     {
         let pool = self.clone();
-        futures_util::stream::iter(iter)
-            .map(move |arg| CancelOnDrop(pool.submit(f, arg)))
-            .buffer_unordered(default_buffer(self.max_workers()))
+        move |arg| pool.submit(f, arg)
     }
 
     /// Stops accepting tasks, lets queued and running ones finish, then ends every worker
@@ -326,6 +356,9 @@ impl ProcessPool {
     }
 
     /// A snapshot of the pool's task counts.
+    ///
+    /// `running` counts the tasks past the queue: running in a worker, sent to one behind a
+    /// short running call (up to four per worker), or waiting for a worker to start.
     ///
     /// # Examples
     ///
@@ -399,6 +432,14 @@ impl ProcessPool {
     pub fn registry(&self) -> &Registry {
         &self.registry
     }
+}
+
+/// The read-ahead bound of a map stream: room for the calls each worker may hold, twice over,
+/// at most 64.
+fn default_buffer(max_workers: usize) -> usize {
+    max_workers
+        .saturating_mul(PIPELINE_DEPTH * 2)
+        .clamp(1, futurepool_stream::DEFAULT_MAX_BUFFER)
 }
 
 impl fmt::Debug for ProcessPool {

@@ -1,97 +1,132 @@
-//! What one task does: check out a worker, send the call, wait for the reply, the worker's
-//! death or the timeout, and turn the outcome into the task's result.
+//! What one task does: find room on a worker, send the call, wait for the answer, and turn it
+//! into the task's result. A call that never started (its worker ended first) is sent again.
 
 use std::sync::Arc;
 
 use futurepool_core::TaskError;
 use futurepool_worker::{Call, Failure, Outcome, RemoteFn, codec};
 use serde::de::DeserializeOwned;
+use tokio::sync::oneshot;
 
-use crate::child::NoReply;
+use crate::conn::{Answer, Conn, Request};
 use crate::workers::Workers;
 
-/// Runs one encoded call of `f` (already checked to encode) on a worker.
+/// Runs one encoded call (id `id`) of `f` on a worker.
 pub(crate) async fn run<A, R>(
     workers: Arc<Workers>,
     f: RemoteFn<A, R>,
-    call: Vec<u8>,
+    id: u64,
+    call: Arc<[u8]>,
 ) -> Result<R, TaskError>
 where
     R: DeserializeOwned,
 {
-    let mut lease = workers.checkout().await?;
-    let child = lease.child();
-    if let Err(failure) = f.signature().check_served(child.served()) {
-        lease.give_back();
-        return Err(task_error(failure));
-    }
-    let pid = child.pid();
-    match child.call(&call, workers.settings.task_timeout).await {
-        Ok(reply) => {
-            lease.give_back();
-            f.result(reply.outcome).map_err(task_error)
+    loop {
+        let conn = workers.checkout(f.name(), call.len()).await?;
+        if let Err(failure) = f.check_served(conn.served()) {
+            conn.unreserve(&workers.roster);
+            return Err(task_error(failure));
         }
-        Err(NoReply::Died(how)) => {
-            lease.dead();
-            tracing::warn!(pid, function = f.name(), %how, "a worker process died running a task");
-            Err(TaskError::crashed(format!(
-                "the worker process {pid} running `{}` died: {how}",
-                f.name()
-            )))
+        let (answer, answered) = oneshot::channel();
+        let sent = conn.send(Request {
+            id,
+            call: Arc::clone(&call),
+            function: f.name(),
+            timeout: workers.settings.task_timeout,
+            answer,
+        });
+        if !sent {
+            continue;
         }
-        Err(NoReply::TimedOut) => {
-            lease.kill().await;
-            let limit = workers.settings.task_timeout.unwrap_or_default();
-            Err(TaskError::timeout(format!(
-                "`{}` ran past the task timeout of {limit:?}; its worker process {pid} was killed",
-                f.name()
-            )))
+        let watch = CancelOnDrop { conn: &conn, id };
+        let answer = answered.await;
+        std::mem::forget(watch);
+        let pid = conn.pid();
+        match answer {
+            Ok(Answer::Reply(outcome)) => return f.result(outcome).map_err(task_error),
+            Ok(Answer::Died(how)) => {
+                return Err(TaskError::crashed(format!(
+                    "worker process {pid} running `{}` died: {how}",
+                    f.name()
+                )));
+            }
+            Ok(Answer::TimedOut) => {
+                let limit = workers.settings.task_timeout.unwrap_or_default();
+                return Err(TaskError::timeout(format!(
+                    "`{}` ran past the task timeout of {limit:?}; its worker process {pid} was killed",
+                    f.name()
+                )));
+            }
+            Ok(Answer::NotStarted) | Err(_) => {}
         }
     }
 }
 
-/// Runs an already-made `call` (any registered function, by its signature) on a worker and
-/// gives back the worker's outcome undecoded: what a remote worker with `isolate(true)` runs.
-pub(crate) async fn run_call(workers: Arc<Workers>, mut call: Call) -> Result<Outcome, TaskError> {
-    call.id = workers.next_call_id();
-    let name = call.function.name.clone();
-    let bytes = codec::encode(&call)
-        .map_err(|e| TaskError::invalid(format!("the call of `{name}` failed to encode: {e}")))?;
-    let mut lease = workers.checkout().await?;
-    let child = lease.child();
-    if let Err(failure) = call.function.check_served(child.served()) {
-        lease.give_back();
-        return Err(task_error(failure));
+/// Tells the worker's driver when the task stops waiting (cancelled, or the pool shut down
+/// now) so that it kills the worker running the call.
+struct CancelOnDrop<'a> {
+    conn: &'a Conn,
+    id: u64,
+}
+
+impl Drop for CancelOnDrop<'_> {
+    fn drop(&mut self) {
+        self.conn.cancel(self.id);
     }
-    let pid = child.pid();
-    match child.call(&bytes, workers.settings.task_timeout).await {
-        Ok(reply) => {
-            lease.give_back();
-            Ok(reply.outcome)
+}
+
+/// Runs an already-made `call` of the registered function `name` on a worker and gives back
+/// the worker's outcome undecoded: what a remote worker with `isolate(true)` runs.
+pub(crate) async fn run_call(
+    workers: Arc<Workers>,
+    name: &'static str,
+    mut call: Call,
+) -> Result<Outcome, TaskError> {
+    let id = workers.next_call_id();
+    call.id = id;
+    let bytes: Arc<[u8]> = codec::encode(&call)
+        .map_err(|e| TaskError::invalid(format!("the call of `{name}` failed to encode: {e}")))?
+        .into();
+    loop {
+        let conn = workers.checkout(name, bytes.len()).await?;
+        if let Err(failure) = call.function.check_served(conn.served()) {
+            conn.unreserve(&workers.roster);
+            return Err(task_error(failure));
         }
-        Err(NoReply::Died(how)) => {
-            lease.dead();
-            tracing::warn!(pid, function = %name, %how, "a worker process died running a task");
-            Err(TaskError::crashed(format!(
-                "the worker process {pid} running `{name}` died: {how}"
-            )))
+        let (answer, answered) = oneshot::channel();
+        let sent = conn.send(Request {
+            id,
+            call: Arc::clone(&bytes),
+            function: name,
+            timeout: workers.settings.task_timeout,
+            answer,
+        });
+        if !sent {
+            continue;
         }
-        Err(NoReply::TimedOut) => {
-            lease.kill().await;
-            let limit = workers.settings.task_timeout.unwrap_or_default();
-            Err(TaskError::timeout(format!(
-                "`{name}` ran past the task timeout of {limit:?}; its worker process {pid} was killed"
-            )))
+        let watch = CancelOnDrop { conn: &conn, id };
+        let answer = answered.await;
+        std::mem::forget(watch);
+        let pid = conn.pid();
+        match answer {
+            Ok(Answer::Reply(outcome)) => return Ok(outcome),
+            Ok(Answer::Died(how)) => {
+                return Err(TaskError::crashed(format!(
+                    "worker process {pid} running `{name}` died: {how}"
+                )));
+            }
+            Ok(Answer::TimedOut) => {
+                let limit = workers.settings.task_timeout.unwrap_or_default();
+                return Err(TaskError::timeout(format!(
+                    "`{name}` ran past the task timeout of {limit:?}; its worker process {pid} was killed"
+                )));
+            }
+            Ok(Answer::NotStarted) | Err(_) => {}
         }
     }
 }
 
 /// The task error for a failure the worker reported.
 pub(crate) fn task_error(failure: Failure) -> TaskError {
-    match failure {
-        Failure::Panicked(msg) => TaskError::panicked(msg),
-        Failure::Invalid(msg) => TaskError::invalid(msg),
-        // `Failure` is non-exhaustive: anything new the worker cannot run is invalid.
-        other => TaskError::invalid(other.to_string()),
-    }
+    TaskError::from(failure)
 }

@@ -118,3 +118,68 @@ async fn cancelling_a_running_task_kills_its_worker_and_a_new_one_serves() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn tasks_cancelled_in_a_burst_each_resolve_once_and_the_pool_goes_on() {
+    watchdog(async {
+        let pool = pool(2);
+        // Warm up, so that calls are sent behind running ones.
+        for n in 0..20u64 {
+            assert_eq!(pool.submit(SQUARE, n).await.unwrap(), n * n);
+        }
+        let tasks: Vec<(u64, Task<u64>)> =
+            (0..300u64).map(|n| (n, pool.submit(SQUARE, n))).collect();
+        let mut cancelled = 0;
+        for (n, task) in &tasks {
+            if n % 3 == 0 && task.cancel() {
+                cancelled += 1;
+            }
+        }
+        let mut values = 0;
+        for (n, task) in tasks {
+            match task.await {
+                Ok(v) => {
+                    assert_eq!(v, n * n);
+                    values += 1;
+                }
+                Err(e) => assert!(e.is_cancelled() && n % 3 == 0, "task {n}: {e}"),
+            }
+        }
+        assert_eq!(values + cancelled, 300);
+        assert_eq!(
+            pool.submit(SQUARE, 12).await.unwrap(),
+            144,
+            "the pool goes on"
+        );
+        pool.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_long_task_does_not_hold_back_short_ones() {
+    watchdog(async {
+        let pool = pool(2);
+        for n in 0..20u64 {
+            pool.submit(SQUARE, n).await.unwrap();
+        }
+        // Each long task is submitted while short ones are running, so it could be sent behind
+        // one of them, and short ones behind it; the short ones must all finish meanwhile.
+        for _ in 0..5 {
+            let mut short: Vec<Task<u64>> = (0..100u64).map(|n| pool.submit(SQUARE, n)).collect();
+            let long = pool.submit(SLEEP_MS, 600_000);
+            short.extend((100..300u64).map(|n| pool.submit(SQUARE, n)));
+            for (n, task) in (0..300u64).zip(short) {
+                assert_eq!(task.await.unwrap(), n * n);
+            }
+            assert!(
+                !long.is_finished(),
+                "the short tasks ran beside the long one"
+            );
+            assert!(long.cancel());
+            assert!(long.await.unwrap_err().is_cancelled());
+        }
+        pool.shutdown().await;
+    })
+    .await;
+}

@@ -302,3 +302,25 @@ impl fmt::Display for Failure {
 }
 
 impl std::error::Error for Failure {}
+
+impl From<Failure> for futurepool_core::TaskError {
+    /// The task error a pool resolves a task to: `is_panic()` for [`Failure::Panicked`],
+    /// `is_invalid()` for [`Failure::Invalid`], with the message.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_core::TaskError;
+    /// use futurepool_worker::Failure;
+    ///
+    /// let err = TaskError::from(Failure::Panicked("boom".into()));
+    /// assert_eq!(err.panic_message(), Some("boom"));
+    /// assert!(TaskError::from(Failure::Invalid("no `cube`".into())).is_invalid());
+    /// ```
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::Panicked(msg) => futurepool_core::TaskError::panicked(msg),
+            Failure::Invalid(msg) => futurepool_core::TaskError::invalid(msg),
+        }
+    }
+}

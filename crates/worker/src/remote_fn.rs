@@ -106,6 +106,38 @@ impl<A, R> RemoteFn<A, R> {
     }
 }
 
+impl<A, R> RemoteFn<A, R> {
+    /// Checks that `served` (what a worker said it serves) has this function with the same
+    /// types, as [`Signature::check_served`] does, without building a signature when they match.
+    ///
+    /// # Errors
+    ///
+    /// [`Failure::Invalid`] naming the function when it is missing or has other types.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_worker::{RemoteFn, Signature};
+    ///
+    /// fn square(n: u64) -> u64 { n * n }
+    /// let served = [Signature::new("square", "u64", "u64")];
+    /// assert!(RemoteFn::new("square", square).check_served(&served).is_ok());
+    /// assert!(RemoteFn::new("cube", square).check_served(&served).is_err());
+    /// ```
+    pub fn check_served(&self, served: &[Signature]) -> Result<(), Failure> {
+        let exact = served.iter().any(|s| {
+            s.name == self.name
+                && s.arg_type == type_name::<A>()
+                && s.result_type == type_name::<R>()
+        });
+        if exact {
+            Ok(())
+        } else {
+            self.signature().check_served(served)
+        }
+    }
+}
+
 impl<A: Serialize, R> RemoteFn<A, R> {
     /// The [`Call`] that asks a worker to run this function on `arg`, with the caller's id.
     ///

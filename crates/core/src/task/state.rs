@@ -25,7 +25,7 @@
 //!    state; the loser's value is handed back to be dropped outside the lock.
 //!
 //! No user code runs under the lock: values are dropped and wakers woken after it is released.
-//! The model tests in `tests/loom.rs` check these moves under every interleaving.
+//! The loom models in `loom_models.rs` check these moves under every interleaving.
 
 use std::task::{Context, Poll, Waker};
 

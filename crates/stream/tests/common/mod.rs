@@ -3,36 +3,14 @@
 #![allow(dead_code)]
 
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use futurepool_core::{BlockingPool, CpuPool, Task, TaskError};
 use futures::StreamExt;
 
-/// A gate that closures on pool threads block on until the test opens it.
-#[derive(Clone, Default)]
-pub struct Gate(Arc<(Mutex<bool>, Condvar)>);
-
-impl Gate {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn open(&self) {
-        let (open, cond) = &*self.0;
-        *open.lock().unwrap_or_else(PoisonError::into_inner) = true;
-        cond.notify_all();
-    }
-
-    pub fn wait(&self) {
-        let (open, cond) = &*self.0;
-        let mut guard = open.lock().unwrap_or_else(PoisonError::into_inner);
-        while !*guard {
-            guard = cond.wait(guard).unwrap_or_else(PoisonError::into_inner);
-        }
-    }
-}
+pub use futurepool_test_support::Gate;
 
 /// CPython's SUCCESSFUL_FUTURE: finished with 42.
 pub fn successful() -> Task<i32> {

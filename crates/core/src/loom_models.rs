@@ -1,0 +1,180 @@
+//! Model checks, with loom, of the three lock-free protocols of the core: the task state
+//! machine (`task::state`), the lifecycle word (`lifecycle`) and the work queue's park/wake and
+//! worker-leave races (`queue`). Every interleaving of each small scenario is explored.
+//!
+//! Run with `RUSTFLAGS="--cfg futurepool_loom" cargo test -p futurepool-core --lib --release
+//! loom_models` (`.ci/run` does).
+
+use std::future::poll_fn;
+use std::task::Context;
+
+use loom::sync::Arc;
+use loom::thread;
+
+use crate::error::TaskError;
+use crate::lifecycle::Lifecycle;
+use crate::queue::{Push, WorkQueue};
+use crate::task::state::{Completion, Stage};
+use crate::task::{Job, TaskCell, TaskId};
+
+fn id() -> TaskId {
+    TaskId::next()
+}
+
+/// A plain closure's task: `cancel` wins only before `start`; exactly one outcome, and it is
+/// the winner's.
+#[test]
+fn cancel_races_a_worker_that_starts_and_finishes() {
+    loom::model(|| {
+        let task = Arc::new(Completion::<u32>::queued(false));
+        let worker = {
+            let task = task.clone();
+            thread::spawn(move || task.start() && task.finish(Ok(7), || {}).is_ok())
+        };
+        let cancelled = task.cancel(id(), false, |from| assert_eq!(from, Stage::Queued));
+        let finished = worker.join().unwrap();
+        assert!(
+            cancelled.is_some() != finished,
+            "exactly one resolves the task"
+        );
+        assert!(task.is_finished());
+        let outcome = task.peek(|r| r.as_ref().map(|v| *v).map_err(TaskError::is_cancelled));
+        if finished {
+            assert_eq!(outcome, Some(Ok(7)));
+        } else {
+            assert_eq!(outcome, Some(Err(true)));
+        }
+    });
+}
+
+/// An interruptible task (a future, a promise): `cancel` may win while it runs; the loser's
+/// value comes back to be dropped.
+#[test]
+fn cancel_races_finish_of_a_running_interruptible_task() {
+    loom::model(|| {
+        let task = Arc::new(Completion::<u32>::queued(true));
+        assert!(task.start());
+        let worker = {
+            let task = task.clone();
+            thread::spawn(move || task.finish(Ok(7), || {}))
+        };
+        let cancelled = task.cancel(id(), false, |_| {}).is_some();
+        let finished = worker.join().unwrap();
+        assert!(cancelled != finished.is_ok());
+        if cancelled {
+            assert_eq!(finished.unwrap_err().ok(), Some(7), "the value comes back");
+            assert!(task.is_cancelled());
+        }
+    });
+}
+
+/// Whoever sees the task finished finds its outcome (invariant 2), and an awaiter parked
+/// before the outcome is written is woken.
+#[test]
+fn finished_is_published_after_the_outcome_and_wakes_the_awaiter() {
+    loom::model(|| {
+        let task = Arc::new(Completion::<u32>::queued(false));
+        let reader = {
+            let task = task.clone();
+            thread::spawn(move || {
+                if task.is_finished() {
+                    // Written, and perhaps already taken by the awaiter, never still empty.
+                    let mut cx = Context::from_waker(std::task::Waker::noop());
+                    assert!(
+                        task.poll_finished(&mut cx).is_ready(),
+                        "finished before written"
+                    );
+                }
+            })
+        };
+        let awaiter = {
+            let task = task.clone();
+            thread::spawn(move || {
+                loom::future::block_on(poll_fn(|cx: &mut Context<'_>| task.poll_outcome(cx)))
+            })
+        };
+        assert!(task.start());
+        assert!(task.finish(Ok(3), || {}).is_ok());
+        reader.join().unwrap();
+        assert_eq!(awaiter.join().unwrap().ok(), Some(3));
+    });
+}
+
+/// A submitter's accept and a graceful close are ordered: an accepted task is never lost to
+/// the close, and the drain is reported once the last task ends.
+#[test]
+fn accept_races_close_and_the_drain_is_reported() {
+    loom::model(|| {
+        let life = Arc::new(Lifecycle::new());
+        let submitter = {
+            let life = life.clone();
+            thread::spawn(move || {
+                if life.accept() {
+                    // The accepted task runs and ends.
+                    (true, life.end())
+                } else {
+                    (false, false)
+                }
+            })
+        };
+        let closed_drained = life.close();
+        let (accepted, ended_drained) = submitter.join().unwrap();
+        assert!(life.is_drained());
+        assert_eq!(life.unfinished(), 0);
+        if accepted {
+            assert!(closed_drained || ended_drained, "someone reports the drain");
+        }
+    });
+}
+
+/// A job for the queue models (a promise's task: nothing to run).
+fn job() -> Job {
+    Job::new(TaskCell::<u8>::promised())
+}
+
+/// Race 2 of `queue`: a job pushed while the only worker parks is never stranded.
+#[test]
+fn push_races_park_without_a_lost_wakeup() {
+    loom::model(|| {
+        let queue = Arc::new(WorkQueue::new(1));
+        assert!(queue.add_worker());
+        let worker = {
+            let queue = queue.clone();
+            thread::spawn(move || {
+                let mut parked = false;
+                let job = loom::future::block_on(poll_fn(|cx| {
+                    queue.poll_next(0, &mut parked, cx, || false)
+                }));
+                assert!(job.is_some());
+            })
+        };
+        match queue.push(job()) {
+            Push::Queued => {}
+            Push::StartWorker(_) => panic!("the one worker is counted"),
+        }
+        worker.join().unwrap();
+    });
+}
+
+/// Race 1 of `queue`: a job pushed while the only on-demand worker leaves is taken by that
+/// worker, or its pusher is told to start one.
+#[test]
+fn push_races_a_leaving_worker_without_stranding_the_job() {
+    loom::model(|| {
+        let queue = Arc::new(WorkQueue::new(1));
+        assert!(queue.add_worker());
+        let worker = {
+            let queue = queue.clone();
+            thread::spawn(move || queue.next_or_leave().is_some())
+        };
+        let started = match queue.push(job()) {
+            Push::Queued => false,
+            Push::StartWorker(first) => {
+                // The new worker takes `first`, or the queued job.
+                first.is_some() || queue.pop().is_some()
+            }
+        };
+        let taken = worker.join().unwrap();
+        assert!(taken || started, "the job is stranded");
+    });
+}
