@@ -458,7 +458,15 @@ pub struct BuildError {
 }
 
 impl BuildError {
-    pub(crate) fn new(message: impl Into<String>) -> Self {
+    /// An error with `message`, for pools in other crates that build on this one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = futurepool_core::BuildError::new("max_tasks_per_child must be at least 1");
+    /// assert_eq!(err.to_string(), "max_tasks_per_child must be at least 1");
+    /// ```
+    pub fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
         }
