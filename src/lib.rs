@@ -29,7 +29,32 @@
 #![forbid(unsafe_code)]
 
 pub use futurepool_core::*;
+#[cfg(feature = "process")]
+pub use futurepool_process::{ProcessPool, ProcessPoolBuilder};
 pub use futurepool_stream::*;
+#[cfg(feature = "process")]
+pub use futurepool_worker::{Registry, RemoteFn};
+
+/// The worker side of the process pool (feature `process`): what a worker program calls, and
+/// the registered functions it serves.
+///
+/// # Examples
+///
+/// ```
+/// use futurepool::worker::{Registry, RemoteFn};
+///
+/// fn square(n: u64) -> u64 { n * n }
+/// pub const SQUARE: RemoteFn<u64, u64> = RemoteFn::new("square", square);
+///
+/// fn main() {
+///     futurepool::worker::main_if_worker(&Registry::new().with(SQUARE)); // a worker serves here
+///     // the program goes on only in the parent
+/// }
+/// ```
+#[cfg(feature = "process")]
+pub mod worker {
+    pub use futurepool_worker::{Registry, RemoteFn, main_if_worker};
+}
 
 /// Everything a user of futurepool needs, for `use futurepool::prelude::*;`.
 ///
@@ -47,11 +72,15 @@ pub mod prelude {
         CancellationToken, CpuPool, CpuPoolBuilder, Executor, PoolStats, Promise, Task, TaskError,
         TaskErrorKind, TaskId, TrySubmitError,
     };
+    #[cfg(feature = "process")]
+    pub use futurepool_process::{ProcessPool, ProcessPoolBuilder};
     pub use futurepool_stream::{
         AsyncPoolMapExt, ExecutorMapExt, ReturnWhen, Waited, as_completed, as_completed_timeout,
         map_tasks, map_tasks_unordered, try_map_tasks, try_map_tasks_unordered, wait, wait_timeout,
         wait_with,
     };
+    #[cfg(feature = "process")]
+    pub use futurepool_worker::{Registry, RemoteFn};
     pub use futures_util::{FutureExt as _, StreamExt as _};
 }
 
@@ -79,4 +108,7 @@ mod book {
     mod scrape {}
     #[doc = include_str!("../docs/src/performance.md")]
     mod performance {}
+    #[cfg(feature = "process")]
+    #[doc = include_str!("../docs/src/process-isolation.md")]
+    mod process_isolation {}
 }

@@ -1,0 +1,267 @@
+//! [`ProcessPoolBuilder`]: the settings of a [`ProcessPool`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futurepool_core::{AsyncPool, BuildError, CpuPool};
+use futurepool_worker::Registry;
+use tokio::runtime::Handle;
+
+use crate::child::Program;
+use crate::conn::PIPELINE_DEPTH;
+use crate::pool::ProcessPool;
+use crate::workers::{Settings, Workers};
+
+/// Settings for a [`ProcessPool`]; made by [`ProcessPool::builder`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use futurepool_process::ProcessPool;
+/// use futurepool_worker::Registry;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let pool = ProcessPool::builder(Registry::new())
+///     .max_workers(2)
+///     .max_tasks_per_child(1000)
+///     .task_timeout(Duration::from_secs(30))
+///     .build()
+///     .unwrap();
+/// assert_eq!(pool.max_workers(), 2);
+/// # }
+/// ```
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ProcessPoolBuilder {
+    registry: Registry,
+    max_workers: Option<usize>,
+    max_tasks_per_child: Option<u64>,
+    task_timeout: Option<Duration>,
+    program: Option<PathBuf>,
+    args: Vec<String>,
+    name: Option<String>,
+    queue_capacity: Option<usize>,
+    handle: Option<Handle>,
+}
+
+impl ProcessPoolBuilder {
+    pub(crate) fn new(registry: Registry) -> Self {
+        Self {
+            registry,
+            max_workers: None,
+            max_tasks_per_child: None,
+            task_timeout: None,
+            program: None,
+            args: Vec::new(),
+            name: None,
+            queue_capacity: None,
+            handle: None,
+        }
+    }
+
+    /// How many worker processes may run at once (and so how many tasks); default: the
+    /// available parallelism. Zero is a build error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use futurepool_process::ProcessPool;
+    /// let err = ProcessPool::builder(Default::default()).max_workers(0).build().unwrap_err();
+    /// assert!(err.to_string().contains("max_workers"));
+    /// # }
+    /// ```
+    pub fn max_workers(mut self, n: usize) -> Self {
+        self.max_workers = Some(n);
+        self
+    }
+
+    /// After answering this many tasks a worker process is replaced by a fresh one (Python's
+    /// `max_tasks_per_child`); default: never. Zero counts as one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use futurepool_process::ProcessPool;
+    /// let pool = ProcessPool::builder(Default::default()).max_tasks_per_child(100).build();
+    /// assert!(pool.is_ok());
+    /// # }
+    /// ```
+    pub fn max_tasks_per_child(mut self, n: u64) -> Self {
+        self.max_tasks_per_child = Some(n);
+        self
+    }
+
+    /// How long one task may run in its worker; past it the worker is killed and the task
+    /// resolves to `is_timeout()`. Default: no limit. Time spent waiting for a worker does
+    /// not count.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use std::time::Duration;
+    /// use futurepool_process::ProcessPool;
+    /// let pool = ProcessPool::builder(Default::default()).task_timeout(Duration::from_secs(5)).build();
+    /// assert!(pool.is_ok());
+    /// # }
+    /// ```
+    pub fn task_timeout(mut self, limit: Duration) -> Self {
+        self.task_timeout = Some(limit);
+        self
+    }
+
+    /// The worker program; default: the current executable. Its `main` must call
+    /// `main_if_worker` with a registry holding the functions the pool submits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use futurepool_process::ProcessPool;
+    /// let pool = ProcessPool::builder(Default::default()).program("/usr/local/bin/my-worker").build();
+    /// assert!(pool.is_ok()); // workers start when tasks need them
+    /// # }
+    /// ```
+    pub fn program(mut self, path: impl Into<PathBuf>) -> Self {
+        self.program = Some(path.into());
+        self
+    }
+
+    /// Command-line arguments for each worker process; default: none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use futurepool_process::ProcessPool;
+    /// let pool = ProcessPool::builder(Default::default()).args(["--quiet"]).build();
+    /// assert!(pool.is_ok());
+    /// # }
+    /// ```
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.args = args.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The pool's name in its tracing spans; default `"process"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use futurepool_process::ProcessPool;
+    /// let pool = ProcessPool::builder(Default::default()).name("render").build().unwrap();
+    /// assert_eq!(pool.name(), "render");
+    /// # }
+    /// ```
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Bounds how many tasks may wait for a worker, as for the other pools; default:
+    /// unbounded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use futurepool_process::ProcessPool;
+    /// let pool = ProcessPool::builder(Default::default()).queue_capacity(100).build();
+    /// assert!(pool.is_ok());
+    /// # }
+    /// ```
+    pub fn queue_capacity(mut self, n: usize) -> Self {
+        self.queue_capacity = Some(n);
+        self
+    }
+
+    /// The Tokio runtime the pool runs on; default: the current one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_process::ProcessPool;
+    ///
+    /// let rt = tokio::runtime::Runtime::new().unwrap();
+    /// let pool = ProcessPool::builder(Default::default()).handle(rt.handle().clone()).build();
+    /// assert!(pool.is_ok());
+    /// ```
+    pub fn handle(mut self, handle: Handle) -> Self {
+        self.handle = Some(handle);
+        self
+    }
+
+    /// Builds the pool. Worker processes start when tasks need them.
+    ///
+    /// # Errors
+    ///
+    /// A [`BuildError`] when `max_workers` is zero, or outside a Tokio runtime (and no
+    /// `handle`). Problems with the worker program (it cannot be found or started, it never
+    /// connects, this process is itself a worker that did not call `main_if_worker` first)
+    /// show when workers start: the tasks fail with `is_crashed()` saying the pool is broken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_process::ProcessPool;
+    ///
+    /// let err = ProcessPool::builder(Default::default()).build().unwrap_err();
+    /// assert!(err.to_string().contains("Tokio runtime"));
+    /// ```
+    pub fn build(self) -> Result<ProcessPool, BuildError> {
+        let max_workers = self.max_workers.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+        });
+        if max_workers == 0 {
+            // Every pool's error (and message) for a zero size; `BuildError` is made by the
+            // core's builders only.
+            drop(CpuPool::builder().max_workers(0).build()?);
+        }
+        let name = self.name.unwrap_or_else(|| "process".to_owned());
+        // Room for a call running in each worker and the calls sent behind it (`conn.rs`).
+        let mut tasks = AsyncPool::builder()
+            .max_concurrency(max_workers.saturating_mul(PIPELINE_DEPTH))
+            .name(name);
+        if let Some(handle) = &self.handle {
+            tasks = tasks.handle(handle.clone());
+        }
+        if let Some(n) = self.queue_capacity {
+            tasks = tasks.queue_capacity(n);
+        }
+        // Fails outside a Tokio runtime when no handle was given.
+        let tasks = tasks.build()?;
+        // Inside a runtime: `AsyncPool::build` just checked it.
+        let handle = self.handle.unwrap_or_else(Handle::current);
+        let settings = Settings {
+            program: Program {
+                path: self.program,
+                args: self.args,
+            },
+            max_workers,
+            max_tasks_per_child: self.max_tasks_per_child.map(|n| n.max(1)),
+            task_timeout: self.task_timeout,
+        };
+        Ok(ProcessPool::from_parts(
+            tasks,
+            Arc::new(Workers::new(settings, handle)),
+            self.registry,
+        ))
+    }
+}

@@ -1,0 +1,364 @@
+//! One worker process as the pool sees it: a [`Conn`] that tasks send calls through, and the
+//! Tokio task that drives the process's channel — writes calls, reads the replies in order,
+//! and watches for the process's death, the running call's timeout and its cancellation.
+//!
+//! The worker runs one call at a time, reading the next only after answering the last. So
+//! that it does not sit idle for a round trip between two tiny tasks, the pool may send one
+//! more call while one runs (pipelining), but only behind a call that is known to be short
+//! (see [`Roster::is_short`]) and only a small one, so a long task never holds another back
+//! and the socket buffers never fill both ways. A call sent behind one that crashes, times
+//! out or is cancelled never started: it goes back to the pool and runs on another worker.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use futurepool_worker::frame::write_frame_async;
+use futurepool_worker::{Outcome, Reply, Signature, codec};
+use tokio::runtime::Handle;
+use tokio::sync::{Notify, mpsc, oneshot};
+
+use crate::child::Child;
+
+/// How many calls a worker may hold at once: the running one and one waiting behind it.
+pub(crate) const PIPELINE_DEPTH: usize = 4;
+
+/// The largest call sent behind a running one.
+const PIPELINE_MAX_CALL: usize = 16 * 1024;
+
+/// A call is sent behind a running one only if the running one has run for less than this,
+/// and its function usually takes less.
+const SHORT: Duration = Duration::from_millis(1);
+
+/// How a call ended, as told to the task that sent it.
+pub(crate) enum Answer {
+    /// The worker answered.
+    Reply(Outcome),
+    /// The worker process died while running the call; how it ended.
+    Died(String),
+    /// The call ran past its timeout; the worker was killed.
+    TimedOut,
+    /// The call never started (the worker ended first): send it again elsewhere.
+    NotStarted,
+}
+
+/// A call for the driver.
+pub(crate) struct Request {
+    pub(crate) id: u64,
+    pub(crate) call: Arc<[u8]>,
+    pub(crate) function: &'static str,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) answer: oneshot::Sender<Answer>,
+}
+
+enum Message {
+    Call(Request),
+    /// The task of this call no longer waits (cancelled or dropped).
+    Cancel(u64),
+    /// End the worker once it has no call.
+    Retire,
+}
+
+/// What the pool's workers share with their drivers: the live connections, their pids, how
+/// long each function takes, and a signal when a worker gets room.
+#[derive(Default)]
+pub(crate) struct Roster {
+    pub(crate) conns: Mutex<Vec<Arc<Conn>>>,
+    pub(crate) pids: Mutex<BTreeSet<u32>>,
+    durations: Mutex<HashMap<&'static str, Duration>>,
+    /// Notified when a worker answers, ends, or gives back a reservation.
+    pub(crate) changed: Notify,
+}
+
+impl Roster {
+    fn record(&self, function: &'static str, took: Duration) {
+        let mut durations = lock(&self.durations);
+        let average = durations.entry(function).or_insert(took);
+        *average = (*average * 7 + took) / 8;
+    }
+
+    /// Whether calls of `function` usually take less than [`SHORT`] (unknown: no).
+    fn is_short(&self, function: &'static str) -> bool {
+        lock(&self.durations)
+            .get(function)
+            .is_some_and(|d| *d < SHORT)
+    }
+
+    fn remove(&self, conn: &Arc<Conn>) {
+        lock(&self.conns).retain(|c| !Arc::ptr_eq(c, conn));
+        lock(&self.pids).remove(&conn.pid);
+    }
+}
+
+/// A worker process's handle: tasks reserve room on it, then send their call.
+pub(crate) struct Conn {
+    pid: u32,
+    served: Arc<[Signature]>,
+    messages: mpsc::UnboundedSender<Message>,
+    state: Mutex<State>,
+    max_calls: Option<u64>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Calls reserved or sent and not answered.
+    in_flight: usize,
+    /// Calls ever reserved (for `max_tasks_per_child`).
+    accepted: u64,
+    /// The running call's function and since when it runs.
+    front: Option<(&'static str, Instant)>,
+    /// No more calls: the worker is ending.
+    closed: bool,
+}
+
+impl Conn {
+    /// Starts driving `child` on `handle`; the connection is registered in `roster`.
+    pub(crate) fn drive(
+        child: Child,
+        roster: &Arc<Roster>,
+        max_calls: Option<u64>,
+        handle: &Handle,
+    ) -> Arc<Conn> {
+        let (messages, inbox) = mpsc::unbounded_channel();
+        let conn = Arc::new(Conn {
+            pid: child.pid(),
+            served: child.served(),
+            messages,
+            state: Mutex::new(State::default()),
+            max_calls,
+        });
+        lock(&roster.pids).insert(conn.pid);
+        lock(&roster.conns).push(Arc::clone(&conn));
+        drop(handle.spawn(run(child, inbox, Arc::clone(&conn), Arc::clone(roster))));
+        conn
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    pub(crate) fn served(&self) -> &[Signature] {
+        &self.served
+    }
+
+    /// Reserves room for one call of `function`: on an idle worker, or (with `pipeline`, for
+    /// a small call of a short function) behind a short running call. `false` if there is none.
+    ///
+    /// Only calls of short functions are ever sent behind others, so whatever waits in a
+    /// worker is short: a long task never holds another back.
+    pub(crate) fn try_reserve(
+        &self,
+        pipeline: bool,
+        function: &'static str,
+        call_len: usize,
+        roster: &Roster,
+    ) -> bool {
+        let mut state = lock(&self.state);
+        if state.closed || self.max_calls.is_some_and(|max| state.accepted >= max) {
+            return false;
+        }
+        let room = if state.in_flight == 0 {
+            true
+        } else {
+            pipeline
+                && state.in_flight < PIPELINE_DEPTH
+                && call_len <= PIPELINE_MAX_CALL
+                && roster.is_short(function)
+                && state
+                    .front
+                    .is_some_and(|(f, since)| since.elapsed() < SHORT && roster.is_short(f))
+        };
+        if room {
+            state.in_flight += 1;
+            state.accepted += 1;
+        }
+        room
+    }
+
+    /// Gives back a reservation that was not used.
+    pub(crate) fn unreserve(&self, roster: &Roster) {
+        {
+            let mut state = lock(&self.state);
+            state.in_flight -= 1;
+            state.accepted -= 1;
+        }
+        roster.changed.notify_waiters();
+    }
+
+    /// Sends a reserved call; `false` if the worker already ended (its answer never comes).
+    pub(crate) fn send(&self, request: Request) -> bool {
+        let sent = self.messages.send(Message::Call(request)).is_ok();
+        if !sent {
+            // The driver is gone (its runtime shut down): take no more calls.
+            lock(&self.state).closed = true;
+        }
+        sent
+    }
+
+    /// Tells the driver that the task of call `id` no longer waits: a running call's worker
+    /// is killed; a waiting one is killed when it would start.
+    pub(crate) fn cancel(&self, id: u64) {
+        let _ = self.messages.send(Message::Cancel(id));
+    }
+
+    /// Ends the worker once it has no call; takes no new ones.
+    pub(crate) fn retire(&self) {
+        lock(&self.state).closed = true;
+        let _ = self.messages.send(Message::Retire);
+    }
+}
+
+/// A sent call waiting for its answer.
+struct Pending {
+    id: u64,
+    function: &'static str,
+    timeout: Option<Duration>,
+    answer: oneshot::Sender<Answer>,
+    cancelled: bool,
+}
+
+/// Why the driver stops.
+enum End {
+    /// The channel closed: the process died.
+    Died,
+    /// The running call's timeout passed.
+    TimedOut,
+    /// The running call's task was cancelled, or the worker broke the protocol.
+    Killed,
+    /// Retired: no calls left.
+    Retired,
+}
+
+/// The driver: one Tokio task per worker process.
+async fn run(
+    mut child: Child,
+    mut inbox: mpsc::UnboundedReceiver<Message>,
+    conn: Arc<Conn>,
+    roster: Arc<Roster>,
+) {
+    let mut queue: VecDeque<Pending> = VecDeque::new();
+    let mut since = Instant::now();
+    let mut answered = 0u64;
+    let mut retiring = false;
+    let end = loop {
+        let deadline = queue.front().and_then(|p| p.timeout).map(|t| since + t);
+        tokio::select! {
+            frame = child.reader.next() => {
+                let Ok(Some(frame)) = frame else { break End::Died };
+                let Some(done) = queue.pop_front() else { break End::Killed };
+                let reply = match codec::decode::<Reply>(&frame) {
+                    Ok(reply) if reply.id == done.id => reply,
+                    _ => {
+                        let _ = done.answer.send(Answer::Died(
+                            "it sent a reply that does not match its call, and was killed".to_owned(),
+                        ));
+                        break End::Killed;
+                    }
+                };
+                let now = Instant::now();
+                roster.record(done.function, now - since);
+                let _ = done.answer.send(Answer::Reply(reply.outcome));
+                answered += 1;
+                since = now;
+                {
+                    let mut state = lock(&conn.state);
+                    state.in_flight -= 1;
+                    state.front = queue.front().map(|p| (p.function, now));
+                    if conn.max_calls.is_some_and(|max| answered >= max) {
+                        state.closed = true;
+                        retiring = true;
+                    }
+                }
+                roster.changed.notify_waiters();
+                if queue.front().is_some_and(|p| p.cancelled) {
+                    break End::Killed;
+                }
+                if retiring && queue.is_empty() {
+                    break End::Retired;
+                }
+            }
+            message = inbox.recv() => match message {
+                Some(Message::Call(request)) => {
+                    // A failed write means the process died: the read side sees it next.
+                    let _ = write_frame_async(&mut child.writer, &request.call).await;
+                    if queue.is_empty() {
+                        since = Instant::now();
+                        lock(&conn.state).front = Some((request.function, since));
+                    }
+                    queue.push_back(Pending {
+                        id: request.id,
+                        function: request.function,
+                        timeout: request.timeout,
+                        answer: request.answer,
+                        cancelled: false,
+                    });
+                }
+                Some(Message::Cancel(id)) => {
+                    if queue.front().is_some_and(|p| p.id == id) {
+                        break End::Killed;
+                    }
+                    if let Some(p) = queue.iter_mut().find(|p| p.id == id) {
+                        p.cancelled = true;
+                    }
+                }
+                Some(Message::Retire) | None => {
+                    retiring = true;
+                    if queue.is_empty() {
+                        break End::Retired;
+                    }
+                }
+            },
+            () = sleep_until(deadline), if deadline.is_some() => break End::TimedOut,
+        }
+    };
+    lock(&conn.state).closed = true;
+    inbox.close();
+    let pid = child.pid();
+    let front = queue.pop_front();
+    let answer = match end {
+        End::Died => {
+            let how = child.how_it_ended().await;
+            drop(child); // gives its place back
+            tracing::warn!(pid, %how, "a worker process died");
+            Answer::Died(how)
+        }
+        End::TimedOut => {
+            tracing::warn!(
+                pid,
+                "a task ran past its timeout; killing its worker process"
+            );
+            child.kill().await;
+            Answer::TimedOut
+        }
+        End::Killed | End::Retired => {
+            child.kill().await;
+            Answer::Died("it was killed".to_owned())
+        }
+    };
+    if let Some(front) = front {
+        let _ = front.answer.send(answer);
+    }
+    for waiting in queue {
+        let _ = waiting.answer.send(Answer::NotStarted);
+    }
+    while let Ok(message) = inbox.try_recv() {
+        if let Message::Call(request) = message {
+            let _ = request.answer.send(Answer::NotStarted);
+        }
+    }
+    roster.remove(&conn);
+    roster.changed.notify_waiters();
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,405 @@
+//! [`ProcessPool`]: registered functions in child processes, one task per process at a time.
+
+use std::fmt;
+use std::sync::Arc;
+
+use futurepool_core::{AsyncPool, PoolStats, Task, TaskError};
+use futurepool_worker::{Failure, Registry, RemoteFn, codec};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use futurepool_stream::{Map, MapInput, MapUnordered, SubmitFn, map_tasks, map_tasks_unordered};
+
+use crate::builder::ProcessPoolBuilder;
+use crate::conn::PIPELINE_DEPTH;
+use crate::task::{run, task_error};
+use crate::workers::Workers;
+
+/// Python's `ProcessPoolExecutor`, done right: registered functions run in child processes,
+/// one task per process at a time, so a crash fails only its own task.
+///
+/// A task whose process dies (abort, SIGSEGV, SIGKILL, `exit`) resolves to `is_crashed()`
+/// naming the signal or exit code; the process is replaced and the pool goes on. A panic in
+/// the function is `is_panic()` and the process lives on. Past the
+/// [`task_timeout`](ProcessPoolBuilder::task_timeout) the process is killed and the task is
+/// `is_timeout()`; [`Task::cancel`] on a running task kills its process and returns `true`.
+/// Children never outlive the pool, not even when the parent is killed with SIGKILL.
+///
+/// The worker program (by default the current executable) must call
+/// `futurepool::worker::main_if_worker` first thing in `main`.
+///
+/// `ProcessPool` is a cheap `Clone` handle. It runs on a Tokio runtime.
+///
+/// # Examples
+///
+/// ```
+/// use futurepool_process::ProcessPool;
+/// use futurepool_worker::{Registry, RemoteFn, main_if_worker};
+///
+/// fn square(n: u64) -> u64 { n * n }
+/// const SQUARE: RemoteFn<u64, u64> = RemoteFn::new("square", square);
+///
+/// fn registry() -> Registry { Registry::new().with(SQUARE) }
+///
+/// fn main() {
+///     main_if_worker(&registry()); // a worker process serves here and never returns
+///     let rt = tokio::runtime::Runtime::new().unwrap();
+///     rt.block_on(async {
+///         let pool = ProcessPool::builder(registry()).max_workers(2).build().unwrap();
+///         assert_eq!(pool.submit(SQUARE, 12).await.unwrap(), 144);
+///         pool.shutdown().await;
+///     });
+/// }
+/// ```
+#[derive(Clone)]
+pub struct ProcessPool {
+    tasks: AsyncPool,
+    workers: Arc<Workers>,
+    registry: Registry,
+}
+
+impl ProcessPool {
+    /// A builder for a pool that runs the functions of `registry`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = futurepool_process::ProcessPool::builder(Default::default()).build().unwrap();
+    /// assert!(!pool.is_shutdown());
+    /// # }
+    /// ```
+    pub fn builder(registry: Registry) -> ProcessPoolBuilder {
+        ProcessPoolBuilder::new(registry)
+    }
+
+    pub(crate) fn from_parts(tasks: AsyncPool, workers: Arc<Workers>, registry: Registry) -> Self {
+        Self {
+            tasks,
+            workers,
+            registry,
+        }
+    }
+
+    /// Runs `f(arg)` in a worker process; never blocks, never panics.
+    ///
+    /// The task resolves to the function's result, or to an error: `is_crashed()` if its
+    /// process died, `is_panic()` if the function panicked, `is_timeout()` past the task
+    /// timeout, `is_invalid()` if the function is not in the pool's registry or the worker's,
+    /// or its argument or result failed to (de)serialize; `is_shutdown()` after shutdown.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_process::ProcessPool;
+    /// use futurepool_worker::{Registry, RemoteFn, main_if_worker};
+    ///
+    /// fn add((a, b): (i64, i64)) -> i64 { a + b }
+    /// const ADD: RemoteFn<(i64, i64), i64> = RemoteFn::new("add", add);
+    ///
+    /// fn main() {
+    ///     main_if_worker(&Registry::new().with(ADD));
+    ///     tokio::runtime::Runtime::new().unwrap().block_on(async {
+    ///         let pool = ProcessPool::builder(Registry::new().with(ADD)).max_workers(1).build().unwrap();
+    ///         assert_eq!(pool.submit(ADD, (40, 2)).await.unwrap(), 42);
+    ///     });
+    /// }
+    /// ```
+    pub fn submit<A, R>(&self, f: RemoteFn<A, R>, arg: A) -> Task<R>
+    where
+        A: Serialize + 'static,
+        R: DeserializeOwned + Send + 'static,
+    {
+        let id = self.workers.next_call_id();
+        match self.encode_call(f, id, &arg) {
+            Ok(call) => {
+                self.tasks
+                    .submit_fallible(run(Arc::clone(&self.workers), f, id, call.into()))
+            }
+            Err(failure) => {
+                let err = task_error(failure);
+                self.tasks
+                    .submit_fallible(async move { Err::<R, TaskError>(err) })
+            }
+        }
+    }
+
+    /// The encoded call of `f(arg)`, after checking that `f` is in the pool's registry.
+    fn encode_call<A: Serialize, R>(
+        &self,
+        f: RemoteFn<A, R>,
+        id: u64,
+        arg: &A,
+    ) -> Result<Vec<u8>, Failure> {
+        let wanted = f.signature();
+        match self.registry.signature(f.name()) {
+            Some(known) if known.matches(&wanted) => {}
+            Some(known) => {
+                return Err(Failure::Invalid(format!(
+                    "function `{}` has other types in the pool's registry: it holds {known}, the task wants {wanted}",
+                    f.name()
+                )));
+            }
+            None => {
+                return Err(Failure::Invalid(format!(
+                    "function `{}` is not in the pool's registry (add it with `Registry::with`)",
+                    f.name()
+                )));
+            }
+        }
+        let call = f.call(id, arg)?;
+        codec::encode(&call).map_err(|e| {
+            Failure::Invalid(format!("the call of `{}` failed to encode: {e}", f.name()))
+        })
+    }
+
+    /// Runs `f` on every item of `items` (an iterator or a stream) in the worker processes;
+    /// yields the results in input order (Python's `executor.map`).
+    ///
+    /// Lazy and bounded as the other pools' map streams: items are read only as the stream is
+    /// polled, at most `min(8 × max_workers, 64)` ahead of the consumer (set another bound with
+    /// [`buffer`](futurepool_stream::MapStream::buffer)). An item's error is yielded at its
+    /// place and later items go on. Dropping the stream cancels the items not finished.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_util::StreamExt;
+    /// use futurepool_process::ProcessPool;
+    /// use futurepool_worker::{Registry, RemoteFn, main_if_worker};
+    ///
+    /// fn task(n: u64) -> u64 { n.pow(2) }
+    /// const TASK: RemoteFn<u64, u64> = RemoteFn::new("task", task);
+    ///
+    /// fn main() {
+    ///     main_if_worker(&Registry::new().with(TASK));
+    ///     tokio::runtime::Runtime::new().unwrap().block_on(async {
+    ///         let pool = ProcessPool::builder(Registry::new().with(TASK)).max_workers(2).build().unwrap();
+    ///         let results: Vec<u64> = pool.map(TASK, 0..10).map(Result::unwrap).collect().await;
+    ///         assert_eq!(results, [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]);
+    ///     });
+    /// }
+    /// ```
+    pub fn map<A, R, In, Kind>(
+        &self,
+        f: RemoteFn<A, R>,
+        items: In,
+    ) -> Map<SubmitFn<impl FnMut(A) -> Task<R> + Send + 'static>, In::Stream>
+    where
+        A: Serialize + 'static,
+        R: DeserializeOwned + Send + 'static,
+        In: MapInput<Kind, Item = A>,
+    {
+        map_tasks(self.submitter(f), items).buffer(default_buffer(self.max_workers()))
+    }
+
+    /// Like [`map`](Self::map), but yields the results as they complete.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_util::StreamExt;
+    /// use futurepool_process::ProcessPool;
+    /// use futurepool_worker::{Registry, RemoteFn, main_if_worker};
+    ///
+    /// fn double(n: u32) -> u32 { 2 * n }
+    /// const DOUBLE: RemoteFn<u32, u32> = RemoteFn::new("double", double);
+    ///
+    /// fn main() {
+    ///     main_if_worker(&Registry::new().with(DOUBLE));
+    ///     tokio::runtime::Runtime::new().unwrap().block_on(async {
+    ///         let pool = ProcessPool::builder(Registry::new().with(DOUBLE)).max_workers(2).build().unwrap();
+    ///         let mut out: Vec<u32> = pool.map_unordered(DOUBLE, 1..=4).map(Result::unwrap).collect().await;
+    ///         out.sort();
+    ///         assert_eq!(out, [2, 4, 6, 8]);
+    ///     });
+    /// }
+    /// ```
+    pub fn map_unordered<A, R, In, Kind>(
+        &self,
+        f: RemoteFn<A, R>,
+        items: In,
+    ) -> MapUnordered<SubmitFn<impl FnMut(A) -> Task<R> + Send + 'static>, In::Stream>
+    where
+        A: Serialize + 'static,
+        R: DeserializeOwned + Send + 'static,
+        In: MapInput<Kind, Item = A>,
+    {
+        map_tasks_unordered(self.submitter(f), items).buffer(default_buffer(self.max_workers()))
+    }
+
+    fn submitter<A, R>(&self, f: RemoteFn<A, R>) -> impl FnMut(A) -> Task<R> + Send + 'static
+    where
+        A: Serialize + 'static,
+        R: DeserializeOwned + Send + 'static,
+    {
+        let pool = self.clone();
+        move |arg| pool.submit(f, arg)
+    }
+
+    /// Stops accepting tasks, lets queued and running ones finish, then ends every worker
+    /// process; the returned future resolves when all are reaped. Takes effect when called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = futurepool_process::ProcessPool::builder(Default::default()).build().unwrap();
+    /// pool.shutdown().await;
+    /// assert!(pool.is_shutdown());
+    /// # }
+    /// ```
+    pub fn shutdown(&self) -> impl Future<Output = ()> + Send + 'static {
+        let tasks = self.tasks.shutdown();
+        self.close_after(tasks)
+    }
+
+    /// Stops accepting tasks, cancels the queued ones, kills the processes running tasks
+    /// (those tasks resolve as cancelled), and ends every worker; the returned future
+    /// resolves when all are reaped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = futurepool_process::ProcessPool::builder(Default::default()).build().unwrap();
+    /// pool.shutdown_now().await;
+    /// assert!(pool.is_shutdown());
+    /// # }
+    /// ```
+    pub fn shutdown_now(&self) -> impl Future<Output = ()> + Send + 'static {
+        let tasks = self.tasks.shutdown_now();
+        self.close_after(tasks)
+    }
+
+    fn close_after(
+        &self,
+        tasks: impl Future<Output = ()> + Send + 'static,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let workers = Arc::clone(&self.workers);
+        // The workers end even if the caller drops the returned future.
+        let closing = self.workers.spawn(async move {
+            tasks.await;
+            workers.close().await;
+        });
+        async move {
+            let _ = closing.await;
+        }
+    }
+
+    /// Whether [`shutdown`](Self::shutdown) or [`shutdown_now`](Self::shutdown_now) was
+    /// called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = futurepool_process::ProcessPool::builder(Default::default()).build().unwrap();
+    /// assert!(!pool.is_shutdown());
+    /// # }
+    /// ```
+    pub fn is_shutdown(&self) -> bool {
+        self.tasks.is_shutdown()
+    }
+
+    /// A snapshot of the pool's task counts.
+    ///
+    /// `running` counts the tasks past the queue: running in a worker, sent to one behind a
+    /// short running call (up to four per worker), or waiting for a worker to start.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = futurepool_process::ProcessPool::builder(Default::default()).build().unwrap();
+    /// assert_eq!(pool.stats().submitted, 0);
+    /// # }
+    /// ```
+    pub fn stats(&self) -> PoolStats {
+        self.tasks.stats()
+    }
+
+    /// The most worker processes (and so tasks) at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = futurepool_process::ProcessPool::builder(Default::default()).max_workers(3).build().unwrap();
+    /// assert_eq!(pool.max_workers(), 3);
+    /// # }
+    /// ```
+    pub fn max_workers(&self) -> usize {
+        self.workers.settings.max_workers
+    }
+
+    /// The pool's name, as in its tracing spans.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = futurepool_process::ProcessPool::builder(Default::default()).build().unwrap();
+    /// assert_eq!(pool.name(), "process");
+    /// # }
+    /// ```
+    pub fn name(&self) -> &str {
+        self.tasks.name()
+    }
+
+    /// The process ids of the pool's live worker processes, in increasing order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = futurepool_process::ProcessPool::builder(Default::default()).build().unwrap();
+    /// assert!(pool.worker_pids().is_empty()); // workers start with the first tasks
+    /// # }
+    /// ```
+    pub fn worker_pids(&self) -> Vec<u32> {
+        self.workers.pids()
+    }
+
+    /// The registry the pool was built with.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = futurepool_process::ProcessPool::builder(Default::default()).build().unwrap();
+    /// assert!(pool.registry().is_empty());
+    /// # }
+    /// ```
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+}
+
+/// The read-ahead bound of a map stream: room for the calls each worker may hold, twice over,
+/// at most 64.
+fn default_buffer(max_workers: usize) -> usize {
+    max_workers
+        .saturating_mul(PIPELINE_DEPTH * 2)
+        .clamp(1, futurepool_stream::DEFAULT_MAX_BUFFER)
+}
+
+impl fmt::Debug for ProcessPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProcessPool")
+            .field("name", &self.name())
+            .field("max_workers", &self.max_workers())
+            .field("workers", &self.worker_pids())
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
