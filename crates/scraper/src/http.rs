@@ -53,15 +53,46 @@ pub fn parse_url(text: &str) -> Result<Url, (ErrorKind, String)> {
     Ok(url)
 }
 
-/// The outcome of fetching one URL: its row (without title and links) and, for HTML, its body.
+/// Where a response body goes while it is read, chunk by chunk; a `Vec<u8>` keeps it whole.
+///
+/// ```
+/// use futurepool_scraper::http::BodySink;
+/// let mut body = Vec::new();
+/// body.write(b"User-agent: *\n");
+/// body.write(b"Disallow: /private/\n");
+/// assert_eq!(body.len(), 34);
+/// ```
+pub trait BodySink: Send {
+    /// Takes the next chunk of the body.
+    fn write(&mut self, chunk: &[u8]);
+}
+
+impl BodySink for Vec<u8> {
+    fn write(&mut self, chunk: &[u8]) {
+        self.extend_from_slice(chunk);
+    }
+}
+
+/// What is known of a response when its body starts: what [`fetch_url`]'s `open_body` decides on.
+#[derive(Clone, Copy, Debug)]
+pub struct BodyHead<'a> {
+    /// The `Content-Type` header, if any.
+    pub content_type: Option<&'a str>,
+    /// The `Content-Length` header, if any (before decompression).
+    pub content_length: Option<u64>,
+    /// The URL after redirects.
+    pub final_url: &'a Url,
+}
+
+/// The outcome of fetching one URL: its row (without title and links) and the body's sink.
 #[derive(Debug)]
-pub struct Fetched {
+pub struct Fetched<B> {
     /// The row, with everything but `title`, `depth` and `links` filled in.
     pub row: Row,
     /// The URL after redirects, if a response came.
     pub final_url: Option<Url>,
-    /// The body (at most `max_bytes`), kept only when `keep_body` said so.
-    pub body: Option<Vec<u8>>,
+    /// The sink the body (at most `max_bytes`) was written to, when `open_body` gave one.
+    pub body: Option<B>,
 }
 
 enum Attempt {
@@ -69,14 +100,15 @@ enum Attempt {
     Failed(ErrorKind, String),
 }
 
-/// Fetches `url` with retries; `keep_body` decides from the `Content-Type` whether the body is kept.
-pub async fn fetch_url(
+/// Fetches `url` with retries; for each response, `open_body` gives the sink its body streams
+/// into, or `None` to count the body's bytes without keeping them.
+pub async fn fetch_url<B: BodySink>(
     client: &Client,
     config: &Config,
     hosts: &Hosts,
     url: &Url,
-    keep_body: impl Fn(Option<&str>) -> bool,
-) -> Fetched {
+    open_body: impl Fn(BodyHead<'_>) -> Option<B>,
+) -> Fetched<B> {
     let mut row = Row::new(url.as_str());
     let host = hosts.get(url);
     let mut started: Option<Instant> = None;
@@ -145,9 +177,13 @@ pub async fn fetch_url(
                     .get(CONTENT_TYPE)
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned);
-                let keep = keep_body(row.content_type.as_deref());
+                let sink = open_body(BodyHead {
+                    content_type: row.content_type.as_deref(),
+                    content_length: resp.content_length(),
+                    final_url: &final_url,
+                });
                 let read =
-                    tokio::time::timeout_at(deadline, read_body(resp, config.max_bytes, keep))
+                    tokio::time::timeout_at(deadline, read_body(resp, config.max_bytes, sink))
                         .await;
                 drop(permit);
                 let failure = match read {
@@ -198,21 +234,24 @@ pub async fn fetch_url(
     }
 }
 
-struct Body {
+struct Body<B> {
     len: u64,
     truncated: bool,
-    kept: Option<Vec<u8>>,
+    kept: Option<B>,
 }
 
-async fn read_body(mut resp: Response, max_bytes: u64, keep: bool) -> Result<Body, reqwest::Error> {
+async fn read_body<B: BodySink>(
+    mut resp: Response,
+    max_bytes: u64,
+    mut kept: Option<B>,
+) -> Result<Body<B>, reqwest::Error> {
     let mut len = 0u64;
-    let mut kept = keep.then(Vec::new);
     while let Some(chunk) = resp.chunk().await? {
         let room = max_bytes - len;
         let take = (chunk.len() as u64).min(room) as usize;
         len += take as u64;
-        if let Some(buf) = kept.as_mut() {
-            buf.extend_from_slice(&chunk[..take]);
+        if let Some(sink) = kept.as_mut() {
+            sink.write(&chunk[..take]);
         }
         if take < chunk.len() {
             return Ok(Body {

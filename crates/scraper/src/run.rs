@@ -2,8 +2,9 @@
 
 use crate::exec::{Completion, Cpu, Exec, completion};
 use crate::hosts::{Hosts, Robots, host_key};
-use crate::html::{self, Page};
+use crate::html::Extract;
 use crate::http::{self, Fetched};
+use crate::page::PageBody;
 use crate::row::{ErrorKind, Row};
 use crate::{Config, ScrapeError};
 use futures::FutureExt;
@@ -184,7 +185,7 @@ impl Scraper {
         .boxed())
     }
 
-    /// Fetches one page and, for HTML, parses its title and links.
+    /// Fetches one page and, for HTML, scans its title (and links when `want_links`).
     async fn fetch_page(
         &self,
         cpu: Option<&Cpu>,
@@ -192,28 +193,24 @@ impl Scraper {
         want_links: bool,
     ) -> (Row, Vec<Url>, Option<Url>) {
         let inner = &self.inner;
+        let extract = if want_links {
+            Extract::TitleAndLinks
+        } else {
+            Extract::Title
+        };
+        let offload = u64::try_from(inner.config.offload_parse_bytes).unwrap_or(u64::MAX);
         let Fetched {
             mut row,
             final_url,
             body,
-        } = http::fetch_url(&inner.client, &inner.config, &inner.hosts, url, |ct| {
-            ct.is_none() || html::is_html(ct, b"")
+        } = http::fetch_url(&inner.client, &inner.config, &inner.hosts, url, |head| {
+            PageBody::open(head, extract, offload)
         })
         .await;
         let mut links = Vec::new();
-        if let (Some(body), Some(base)) = (body, final_url.as_ref())
-            && html::is_html(row.content_type.as_deref(), &body)
+        if let Some(body) = body
+            && let Some(page) = body.into_page(cpu).await
         {
-            let ct = row.content_type.clone();
-            let base = base.clone();
-            let parse = move || html::parse_body(&body, ct.as_deref(), &base);
-            let large = inner.config.offload_parse_bytes;
-            let page: Page = match cpu {
-                Some(cpu) if row.bytes.unwrap_or(0) > large as u64 => {
-                    cpu.run(parse).await.unwrap_or_default()
-                }
-                _ => parse(),
-            };
             row.title = page.title;
             links = page.links;
         }
@@ -232,8 +229,10 @@ impl Scraper {
             max_bytes: 512 * 1024,
             ..inner.config.clone()
         };
-        let fetched =
-            http::fetch_url(&inner.client, &config, &inner.hosts, &robots_url, |_| true).await;
+        let fetched = http::fetch_url(&inner.client, &config, &inner.hosts, &robots_url, |_| {
+            Some(Vec::new())
+        })
+        .await;
         match (fetched.row.status, fetched.body) {
             // A robots.txt over 512 KiB is parsed as far as it was read (RFC 9309 allows this).
             (Some(200..=299), Some(body))

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs each Python seed program of bench/python/seeds/ and its port in
+# Runs each Python seed program of benches/python/seeds/ and its port in
 # examples/, and checks that they print the same thing, line for line, where
 # the output is deterministic:
 #   cpu_bound    the five "Calculation for N: SUM" lines, exactly
@@ -12,7 +12,7 @@ cargo build --release -p futurepool --example cpu_bound --example map_squares --
 status=0
 check() {
   local name="$1" filter="$2"
-  if diff <(python3 "bench/python/seeds/$name.py" | eval "$filter") \
+  if diff <(python3 "benches/python/seeds/$name.py" | eval "$filter") \
           <("target/release/examples/$name" | eval "$filter"); then
     echo "$name: same output as Python"
   else
