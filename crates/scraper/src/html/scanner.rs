@@ -13,6 +13,10 @@ use url::Url;
 /// Bytes looked at for a byte-order mark or a `<meta charset>` before the encoding is chosen.
 const SNIFF_BYTES: usize = 1024;
 
+/// Input handed to the tokenizer at once: a title-only scan checks for the end of the title this
+/// often, so a large chunk (a whole page can arrive in one) is not scanned past it.
+const SLICE_BYTES: usize = 4096;
+
 /// Memory the tokenizer may buffer for one construct split across chunks (a huge tag); past it,
 /// scanning stops and what was found so far is kept.
 const MAX_TOKENIZER_MEMORY: usize = 1 << 20;
@@ -102,6 +106,10 @@ impl PageScanner {
     pub fn feed(&mut self, chunk: &[u8]) {
         match &mut self.state {
             State::Done => {}
+            // The usual case: the first chunk is long enough to choose the encoding; no copy.
+            State::Sniffing(head) if head.is_empty() && chunk.len() >= SNIFF_BYTES => {
+                self.start(chunk);
+            }
             State::Sniffing(head) => {
                 head.extend_from_slice(chunk);
                 if head.len() >= SNIFF_BYTES {
@@ -110,16 +118,26 @@ impl PageScanner {
                 }
             }
             State::Scanning { rewriter, decoder } => {
-                let ok = match decoder {
-                    None => rewriter.write(chunk).is_ok(),
-                    Some((decoder, text)) => {
-                        transcode(decoder, text, chunk, false);
-                        let ok = rewriter.write(text.as_bytes()).is_ok();
-                        text.clear();
-                        ok
+                let mut ok = true;
+                let text;
+                let input = match decoder {
+                    None => chunk,
+                    Some((decoder, buf)) => {
+                        buf.clear();
+                        transcode(decoder, buf, chunk, false);
+                        text = std::mem::take(buf);
+                        text.as_bytes()
                     }
                 };
-                if !ok || self.is_done() {
+                let title_only = self.extract == Extract::Title;
+                let title_done = || title_only && lock(&self.found).title_closed;
+                for slice in input.chunks(SLICE_BYTES) {
+                    ok = rewriter.write(slice).is_ok();
+                    if !ok || title_done() {
+                        break;
+                    }
+                }
+                if !ok || title_done() {
                     self.state = State::Done;
                 }
             }
@@ -129,8 +147,11 @@ impl PageScanner {
     /// True once the scanner wants no more input: the title is complete and only the title is
     /// wanted, or the page could not be scanned further.
     pub fn is_done(&self) -> bool {
-        matches!(self.state, State::Done)
-            || (self.extract == Extract::Title && lock(&self.found).title_closed)
+        matches!(self.state, State::Done) || self.title_done()
+    }
+
+    fn title_done(&self) -> bool {
+        self.extract == Extract::Title && lock(&self.found).title_closed
     }
 
     /// Ends the body and returns what was found: the title (entities decoded, whitespace

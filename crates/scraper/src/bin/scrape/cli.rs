@@ -118,6 +118,10 @@ struct Opts {
     /// First retry delay in milliseconds (doubles per retry).
     #[arg(long, value_name = "MS", hide = true)]
     backoff_ms: Option<u64>,
+    /// Scan HTML bodies whose Content-Length exceeds N bytes on the CPU pool instead of while
+    /// they stream (benchmarks compare the two).
+    #[arg(long, value_name = "N", hide = true)]
+    offload_parse_bytes: Option<usize>,
 }
 
 fn parse_secs(text: &str) -> Result<Duration, String> {
@@ -149,6 +153,9 @@ impl Opts {
         };
         if let Some(ms) = self.backoff_ms {
             config.backoff_base = Duration::from_millis(ms);
+        }
+        if let Some(bytes) = self.offload_parse_bytes {
+            config.offload_parse_bytes = bytes;
         }
         config
     }
