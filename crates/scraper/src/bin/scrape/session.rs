@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 /// Where rows go and what is shown on stderr during one run.
 pub(crate) struct Session {
     writer: RowWriter<Box<dyn Write + Send>>,
+    /// How writing the header went (it is written before the progress bar is drawn).
+    header: io::Result<()>,
     progress: Option<ProgressBar>,
     show_summary: bool,
 }
@@ -32,6 +34,18 @@ impl Session {
             } else {
                 Format::Jsonl
             });
+        // A table fits the terminal it is shown on; written elsewhere, values are never cut.
+        let width = (format == Format::Table && stdout_tty && opts.output.is_none())
+            .then(|| {
+                console::Term::stdout()
+                    .size_checked()
+                    .map(|(_, cols)| usize::from(cols))
+            })
+            .flatten();
+        let mut writer = RowWriter::new(out, format, crawl).with_width(width);
+        // The header goes out before the progress bar exists: drawn first, the bar's first frame
+        // stayed on the screen above the header.
+        let header = writer.header();
         let progress = (stderr_tty && !opts.quiet).then(|| {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             bar.set_style(
@@ -50,7 +64,8 @@ impl Session {
             bar
         });
         Ok(Session {
-            writer: RowWriter::new(out, format, crawl),
+            writer,
+            header,
             progress,
             show_summary: !opts.quiet && (stderr_tty || always_summarise),
         })
@@ -63,7 +78,10 @@ impl Session {
         let mut code = EXIT_OK;
         let ctrl_c = tokio::signal::ctrl_c();
         tokio::pin!(ctrl_c);
-        if let Err(e) = self.writer.header() {
+        if let Err(e) = std::mem::replace(&mut self.header, Ok(())) {
+            if let Some(bar) = self.progress.take() {
+                bar.finish_and_clear();
+            }
             return write_failed(&e);
         }
         loop {
