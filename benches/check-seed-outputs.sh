@@ -8,12 +8,23 @@
 # Timing lines differ by nature and are not compared.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p futurepool --example cpu_bound --example map_squares --example submit_as_completed >&2
+examples=(cpu_bound map_squares submit_as_completed)
+# Ask cargo where it put the binaries (CARGO_TARGET_DIR, a build.target-dir setting...).
+bins="$(cargo build --release -p futurepool "${examples[@]/#/--example=}" \
+  --message-format=json-render-diagnostics \
+  | python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and "example" in m["target"]["kind"]:
+        print(m["target"]["name"], m["executable"])')"
+binary() { awk -v n="$1" '$1 == n {print $2}' <<<"$bins"; }
 status=0
 check() {
-  local name="$1" filter="$2"
+  local name="$1" filter="$2" bin
+  bin="$(binary "$name")"
+  [ -x "$bin" ] || { echo "$name: cargo reported no binary" >&2; status=1; return; }
   if diff <(python3 "benches/python/seeds/$name.py" | eval "$filter") \
-          <("target/release/examples/$name" | eval "$filter"); then
+          <("$bin" | eval "$filter"); then
     echo "$name: same output as Python"
   else
     echo "$name: DIFFERENT from Python" >&2
