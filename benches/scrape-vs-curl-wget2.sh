@@ -143,8 +143,9 @@ wget_pages = set()
 # wget2's site stats have no Content-Type: its HTML pages are the .html paths
 with open(f"{work}/wget2-site.csv") as f:
     for row in csv.DictReader(f):
-        if row["Status"] == "200" and row["URL"].split("?")[0].endswith(".html"):
-            wget_pages.add(row["URL"])
+        url = row["URL"].split("#")[0]
+        if row["Status"] == "200" and url.split("?")[0].endswith(".html"):
+            wget_pages.add(url)
 norm = lambda s: {u.split("#")[0] for u in s}
 same = norm(crawl_pages) == norm(wget_pages)
 

@@ -121,19 +121,13 @@ impl<W: Write> RowWriter<W> {
                 self.write_csv(&cols)
             }
             Format::Table => {
-                let (url_width, _) = self.table_widths();
+                let (url_width, last_width) = self.table_widths();
+                let last = shorten("TITLE / ERROR", last_width.unwrap_or(usize::MAX));
                 let line = table_line(
                     self.crawl,
                     url_width,
                     [
-                        "STATUS",
-                        "BYTES",
-                        "MS",
-                        "TRY",
-                        "DEPTH",
-                        "LINKS",
-                        "URL",
-                        "TITLE / ERROR",
+                        "STATUS", "BYTES", "MS", "TRY", "DEPTH", "LINKS", "URL", &last,
                     ],
                 );
                 writeln!(self.out, "{line}")?;

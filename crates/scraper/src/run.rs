@@ -1,6 +1,6 @@
 //! The two runs, `fetch` and `crawl`, as streams of rows in completion order.
 
-use crate::exec::{Completion, Cpu, Exec, completion};
+use crate::exec::{self, Completion, Cpu, Exec, completion};
 use crate::hosts::{Hosts, Robots, host_key};
 use crate::html::Extract;
 use crate::http::{self, Fetched};
@@ -8,6 +8,7 @@ use crate::page::PageBody;
 use crate::row::{ErrorKind, Row};
 use crate::{Config, ScrapeError};
 use futures::FutureExt;
+use futures::future;
 use futures::stream::{self, BoxStream, Stream, StreamExt};
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -126,21 +127,17 @@ impl Scraper {
     where
         S: Stream<Item = String> + Send + 'static,
     {
-        let state = FetchRun {
-            scraper: self.clone(),
-            exec: Exec::new(self.inner.config.concurrency)?,
-            running: completion(),
-            ready: VecDeque::new(),
-            input: urls.boxed(),
-            input_done: false,
-            seen: HashSet::new(),
-            hasher: RandomState::new(),
-        };
-        Ok(stream::unfold(
-            state,
-            |mut s| async move { s.next_row().await.map(|r| (r, s)) },
-        )
-        .boxed())
+        let exec = Exec::new(self.inner.config.concurrency)?;
+        let lookahead = self.inner.config.concurrency.saturating_mul(2).max(2);
+        let (mut seen, hasher) = (HashSet::new(), RandomState::new());
+        // Each distinct URL text once: one 64-bit hash per URL is all that grows with the input.
+        let distinct = urls.filter(move |text| future::ready(seen.insert(hasher.hash_one(text))));
+        let (scraper, cpu) = (self.clone(), exec.cpu());
+        let rows = exec::map_unordered(distinct.boxed(), lookahead, move |text| {
+            exec.submit(scraper.clone().fetch_row(cpu.clone(), text))
+        });
+        // Only cancellation (the stream being dropped) fails a task: panics became rows.
+        Ok(rows.filter_map(|done| future::ready(done.ok())).boxed())
     }
 
     /// Crawls from `seeds`: follows `<a href>` links on the seeds' hosts breadth-first up to
@@ -244,6 +241,25 @@ impl Scraper {
         }
     }
 
+    /// The row of one input line of a fetch: rejected at once if it is not a URL we fetch, else
+    /// fetched, title included; a panic becomes an error row.
+    async fn fetch_row(self, cpu: Cpu, text: String) -> Row {
+        let url = match http::parse_url(&text) {
+            Ok(url) => url,
+            Err((kind, detail)) => return rejected(&text, kind, detail),
+        };
+        let out = AssertUnwindSafe(self.fetch_page(Some(&cpu), &url, false))
+            .catch_unwind()
+            .await;
+        match out {
+            Ok((mut row, _, _)) => {
+                row.url = text;
+                row
+            }
+            Err(payload) => panicked_row(&text, payload),
+        }
+    }
+
     async fn crawl_page(self, cpu: Cpu, url: Url, depth: u32) -> CrawlOutcome {
         if !self.inner.config.ignore_robots {
             let host = self.inner.hosts.get(&url);
@@ -277,78 +293,6 @@ fn panicked_row(url: &str, payload: Box<dyn std::any::Any + Send>) -> Row {
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "panic".to_owned());
     rejected(url, ErrorKind::Other, format!("internal error: {msg}"))
-}
-
-struct FetchRun {
-    scraper: Scraper,
-    exec: Exec,
-    running: Completion<Row>,
-    ready: VecDeque<Row>,
-    input: BoxStream<'static, String>,
-    input_done: bool,
-    seen: HashSet<u64>,
-    hasher: RandomState,
-}
-
-impl FetchRun {
-    fn lookahead(&self) -> usize {
-        self.scraper
-            .inner
-            .config
-            .concurrency
-            .saturating_mul(2)
-            .max(2)
-    }
-
-    fn accept(&mut self, text: String) {
-        if !self.seen.insert(self.hasher.hash_one(&text)) {
-            return;
-        }
-        match http::parse_url(&text) {
-            Err((kind, detail)) => self.ready.push_back(rejected(&text, kind, detail)),
-            Ok(url) => {
-                let scraper = self.scraper.clone();
-                let cpu = self.exec.cpu();
-                let fut = async move {
-                    let out = AssertUnwindSafe(scraper.fetch_page(Some(&cpu), &url, false))
-                        .catch_unwind()
-                        .await;
-                    match out {
-                        Ok((mut row, _, _)) => {
-                            row.url = text;
-                            row
-                        }
-                        Err(payload) => panicked_row(&text, payload),
-                    }
-                };
-                self.running.push(self.exec.submit(fut));
-            }
-        }
-    }
-
-    async fn next_row(&mut self) -> Option<Row> {
-        loop {
-            if let Some(row) = self.ready.pop_front() {
-                return Some(row);
-            }
-            let room = !self.input_done && self.running.len() < self.lookahead();
-            if self.running.is_empty() && !room {
-                return None;
-            }
-            tokio::select! {
-                biased;
-                done = self.running.next(), if !self.running.is_empty() => {
-                    if let Some(Ok(row)) = done {
-                        return Some(row);
-                    }
-                }
-                line = self.input.next(), if room => match line {
-                    Some(text) => self.accept(text),
-                    None => self.input_done = true,
-                },
-            }
-        }
-    }
 }
 
 struct CrawlRun {
