@@ -3,11 +3,12 @@
 
 use super::Page;
 use encoding_rs::{Decoder, Encoding};
-use lol_html::html_content::{Element, EndTag, TextChunk};
-use lol_html::send::{HtmlRewriter, Settings};
-use lol_html::{AsciiCompatibleEncoding, HandlerResult, MemorySettings, element, text};
+use lol_html::html_content::{EndTag, TextChunk};
+use lol_html::send::{Element, ElementContentHandlers, HtmlRewriter, Settings};
+use lol_html::{AsciiCompatibleEncoding, HandlerResult, MemorySettings, Selector};
+use std::borrow::Cow;
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use url::Url;
 
 /// Bytes looked at for a byte-order mark or a `<meta charset>` before the encoding is chosen.
@@ -205,22 +206,13 @@ impl PageScanner {
     }
 
     fn settings(&self, encoding: AsciiCompatibleEncoding) -> Settings<'static, 'static> {
+        static TITLE: OnceLock<Selector> = OnceLock::new();
+        static BASE: OnceLock<Selector> = OnceLock::new();
+        static LINK: OnceLock<Selector> = OnceLock::new();
         let (on_title, on_title_text) = (Arc::clone(&self.found), Arc::clone(&self.found));
-        let mut settings = Settings::new_send()
-            .with_encoding(encoding)
-            // Read-only use: no rewriting can go wrong, so ambiguities need not stop the scan.
-            .with_strict(false)
-            .with_memory_settings(
-                MemorySettings::new().with_max_allowed_memory_usage(MAX_TOKENIZER_MEMORY),
-            )
-            .append_element_content_handler(element!("title", move |el: &mut Element<
-                '_,
-                '_,
-                _,
-            >| {
-                open_title(&on_title, el)
-            }))
-            .append_element_content_handler(text!("title", move |chunk: &mut TextChunk<'_>| {
+        let title = ElementContentHandlers::default()
+            .element(move |el: &mut Element<'_, '_>| open_title(&on_title, el))
+            .text(move |chunk: &mut TextChunk<'_>| -> HandlerResult {
                 let mut found = lock(&on_title_text);
                 if !found.title_closed
                     && let Some(title) = found.title.as_mut()
@@ -228,40 +220,49 @@ impl PageScanner {
                     title.push_str(chunk.as_str());
                 }
                 Ok(())
-            }));
+            });
+        let mut settings = Settings::new_send()
+            .with_encoding(encoding)
+            // Read-only use: no rewriting can go wrong, so ambiguities need not stop the scan.
+            .with_strict(false)
+            .with_memory_settings(
+                MemorySettings::new().with_max_allowed_memory_usage(MAX_TOKENIZER_MEMORY),
+            )
+            .append_element_content_handler((selector(&TITLE, "title"), title));
         if self.extract == Extract::TitleAndLinks {
             let (on_base, on_link) = (Arc::clone(&self.found), Arc::clone(&self.found));
-            settings =
-                settings
-                    .append_element_content_handler(element!(
-                        "base[href]",
-                        move |el: &mut Element<'_, '_, _>| {
-                            let mut found = lock(&on_base);
-                            if found.base.is_none() {
-                                found.base = el.get_attribute("href");
-                            }
-                            Ok(())
-                        }
-                    ))
-                    .append_element_content_handler(element!(
-                        "a[href]",
-                        move |el: &mut Element<'_, '_, _>| {
-                            if let Some(href) = el.get_attribute("href") {
-                                lock(&on_link).hrefs.push(href);
-                            }
-                            Ok(())
-                        }
-                    ));
+            let base = ElementContentHandlers::default().element(
+                move |el: &mut Element<'_, '_>| -> HandlerResult {
+                    let mut found = lock(&on_base);
+                    if found.base.is_none() {
+                        found.base = el.get_attribute("href");
+                    }
+                    Ok(())
+                },
+            );
+            let link = ElementContentHandlers::default().element(
+                move |el: &mut Element<'_, '_>| -> HandlerResult {
+                    if let Some(href) = el.get_attribute("href") {
+                        lock(&on_link).hrefs.push(href);
+                    }
+                    Ok(())
+                },
+            );
+            settings = settings
+                .append_element_content_handler((selector(&BASE, "base[href]"), base))
+                .append_element_content_handler((selector(&LINK, "a[href]"), link));
         }
         settings
     }
 }
 
+/// A selector parsed once for the process (each scanner borrows it).
+fn selector(cell: &'static OnceLock<Selector>, css: &str) -> Cow<'static, Selector> {
+    Cow::Borrowed(cell.get_or_init(|| css.parse().expect("a valid static selector")))
+}
+
 /// The first `<title>` starts the title; its end tag closes it (later titles are ignored).
-fn open_title(
-    found: &Shared,
-    el: &mut Element<'_, '_, lol_html::send::SendHandlerTypes>,
-) -> HandlerResult {
+fn open_title(found: &Shared, el: &mut Element<'_, '_>) -> HandlerResult {
     if lock(found).title.is_some() {
         return Ok(());
     }
