@@ -49,13 +49,16 @@ fn lock(found: &Shared) -> std::sync::MutexGuard<'_, Found> {
     found.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The tokenizer; its output (the unchanged page) is not wanted.
+type Tokenizer = HtmlRewriter<'static, fn(&[u8])>;
+
 enum State {
     /// Collecting the first bytes to choose the encoding.
     Sniffing(Vec<u8>),
     /// Tokenizing; `decoder` transcodes to UTF-8 first when the encoding is not ASCII-compatible
     /// (UTF-16 by its byte-order mark, ISO-2022-JP).
     Scanning {
-        rewriter: Box<HtmlRewriter<'static, fn(&[u8])>>,
+        rewriter: Box<Tokenizer>,
         decoder: Option<(Decoder, String)>,
     },
     /// Everything wanted was found, or the tokenizer gave up: the rest of the body is ignored.
