@@ -56,10 +56,8 @@ pub struct Config {
     pub max_pages: u64,
     /// Crawl: do not fetch or obey robots.txt (`--ignore-robots`).
     pub ignore_robots: bool,
-    /// HTML bodies whose `Content-Length` exceeds this are kept whole and scanned on the run's
-    /// `CpuPool` instead of chunk by chunk while they stream on the runtime. Default: never
-    /// (`usize::MAX`): streaming measured faster and keeps memory flat (see the book's
-    /// Performance chapter).
+    /// HTML bodies whose `Content-Length` exceeds this are scanned on the run's `CpuPool`, each
+    /// chunk a task as it arrives, instead of on the runtime.
     pub offload_parse_bytes: usize,
 }
 

@@ -4,6 +4,7 @@
 use crate::hosts::Hosts;
 use crate::row::{ErrorKind, Row};
 use crate::{Config, ScrapeError};
+use bytes::Bytes;
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{Client, Response, StatusCode};
 use std::error::Error as _;
@@ -55,21 +56,26 @@ pub fn parse_url(text: &str) -> Result<Url, (ErrorKind, String)> {
 
 /// Where a response body goes while it is read, chunk by chunk; a `Vec<u8>` keeps it whole.
 ///
+/// The next chunk is read once `write` has finished with this one, so a sink that works on
+/// another thread (as the page scanner can, on a `CpuPool`) paces the read.
+///
 /// ```
+/// # futures::executor::block_on(async {
 /// use futurepool_scraper::http::BodySink;
 /// let mut body = Vec::new();
-/// body.write(b"User-agent: *\n");
-/// body.write(b"Disallow: /private/\n");
+/// body.write(bytes::Bytes::from_static(b"User-agent: *\n")).await;
+/// body.write(bytes::Bytes::from_static(b"Disallow: /private/\n")).await;
 /// assert_eq!(body.len(), 34);
+/// # });
 /// ```
 pub trait BodySink: Send {
     /// Takes the next chunk of the body.
-    fn write(&mut self, chunk: &[u8]);
+    fn write(&mut self, chunk: Bytes) -> impl Future<Output = ()> + Send;
 }
 
 impl BodySink for Vec<u8> {
-    fn write(&mut self, chunk: &[u8]) {
-        self.extend_from_slice(chunk);
+    async fn write(&mut self, chunk: Bytes) {
+        self.extend_from_slice(&chunk);
     }
 }
 
@@ -251,7 +257,7 @@ async fn read_body<B: BodySink>(
         let take = (chunk.len() as u64).min(room) as usize;
         len += take as u64;
         if let Some(sink) = kept.as_mut() {
-            sink.write(&chunk[..take]);
+            sink.write(chunk.slice(..take)).await;
         }
         if take < chunk.len() {
             return Ok(Body {

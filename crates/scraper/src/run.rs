@@ -201,13 +201,11 @@ impl Scraper {
             final_url,
             body,
         } = http::fetch_url(&inner.client, &inner.config, &inner.hosts, url, |head| {
-            PageBody::open(head, extract, offload)
+            PageBody::open(head, extract, offload, cpu)
         })
         .await;
         let mut links = Vec::new();
-        if let Some(body) = body
-            && let Some(page) = body.into_page(cpu).await
-        {
+        if let Some(page) = body.and_then(PageBody::into_page) {
             row.title = page.title;
             links = page.links;
         }

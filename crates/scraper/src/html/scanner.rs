@@ -303,16 +303,25 @@ fn page_of(found: Found, page_url: &Url) -> Page {
                 .ok()
         })
         .unwrap_or_else(|| page_url.clone());
+    // Pages link to themselves and to the same pages many times over (a contents sidebar,
+    // in-page anchors): resolve each distinct href, fragment dropped, once.
+    let mut hrefs_seen = HashSet::new();
     let mut seen = HashSet::new();
     let mut links = Vec::new();
-    for href in found.hrefs {
-        let Ok(mut link) = base.join(htmlize::unescape_attribute(&href).trim()) else {
+    for href in &found.hrefs {
+        let href = htmlize::unescape_attribute(href);
+        let href = href.trim();
+        let href = href.split('#').next().unwrap_or_default();
+        if hrefs_seen.contains(href) {
+            continue;
+        }
+        hrefs_seen.insert(href.to_owned());
+        let Ok(link) = base.join(href) else {
             continue;
         };
         if !matches!(link.scheme(), "http" | "https") || link.host_str().is_none() {
             continue;
         }
-        link.set_fragment(None);
         if seen.insert(link.as_str().to_owned()) {
             links.push(link);
         }
