@@ -56,8 +56,10 @@ pub struct Config {
     pub max_pages: u64,
     /// Crawl: do not fetch or obey robots.txt (`--ignore-robots`).
     pub ignore_robots: bool,
-    /// HTML bodies whose `Content-Length` exceeds this are scanned on the run's `CpuPool`, each
-    /// chunk a task as it arrives, instead of on the runtime.
+    /// HTML bodies larger than this (by `Content-Length`; a body without one counts as large) are
+    /// scanned on the run's `CpuPool`, each chunk a task as it arrives; smaller ones on the
+    /// runtime, where a hand-off would cost more than the scan. Default 16 KiB; `usize::MAX`
+    /// keeps all scanning on the runtime.
     pub offload_parse_bytes: usize,
 }
 
@@ -78,7 +80,7 @@ impl Default for Config {
             depth: 2,
             max_pages: 1000,
             ignore_robots: false,
-            offload_parse_bytes: usize::MAX,
+            offload_parse_bytes: 16 * 1024,
         }
     }
 }

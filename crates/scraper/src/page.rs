@@ -30,8 +30,8 @@ pub(crate) enum PageBody {
 }
 
 impl PageBody {
-    /// The sink for a response, or `None` when it is not HTML. Bodies whose `Content-Length`
-    /// exceeds `offload_bytes` are scanned on `cpu`, the others on the runtime.
+    /// The sink for a response, or `None` when it is not HTML. Bodies larger than `offload_bytes`
+    /// (or of unknown length) are scanned on `cpu`, the others on the runtime.
     pub(crate) fn open(
         head: BodyHead<'_>,
         extract: Extract,
@@ -39,7 +39,7 @@ impl PageBody {
         cpu: Option<&Cpu>,
     ) -> Option<PageBody> {
         let base = head.final_url.clone();
-        let offload = head.content_length.is_some_and(|n| n > offload_bytes);
+        let offload = head.content_length.is_none_or(|n| n > offload_bytes);
         let cpu = cpu.filter(|_| offload).cloned();
         match head.content_type {
             None => Some(PageBody::Sniffing {

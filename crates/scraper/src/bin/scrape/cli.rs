@@ -118,8 +118,8 @@ pub(crate) struct Opts {
     /// First retry delay in milliseconds (doubles per retry).
     #[arg(long, value_name = "MS", hide = true)]
     backoff_ms: Option<u64>,
-    /// Scan HTML bodies whose Content-Length exceeds N bytes on the CPU pool instead of while
-    /// they stream (benchmarks compare the two).
+    /// Scan HTML bodies larger than N bytes on the CPU pool, smaller ones on the runtime
+    /// (benchmarks compare the two).
     #[arg(long, value_name = "N", hide = true)]
     offload_parse_bytes: Option<usize>,
 }
