@@ -135,7 +135,9 @@ impl PageScanner {
                 };
                 let title_only = self.extract == Extract::Title;
                 let title_done = || title_only && lock(&self.found).title_closed;
-                for slice in input.chunks(SLICE_BYTES) {
+                // Only a title-only scan has a reason to stop inside a chunk.
+                let slice_bytes = if title_only { SLICE_BYTES } else { usize::MAX };
+                for slice in input.chunks(slice_bytes) {
                     ok = rewriter.write(slice).is_ok();
                     if !ok || title_done() {
                         break;
