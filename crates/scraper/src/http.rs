@@ -80,6 +80,15 @@ impl BodySink for Vec<u8> {
 }
 
 /// What is known of a response when its body starts: what [`fetch_url`]'s `open_body` decides on.
+///
+/// ```
+/// use futurepool_scraper::http::BodyHead;
+/// let url = url::Url::parse("http://example.com/robots.txt").unwrap();
+/// let head = BodyHead { content_type: Some("text/plain"), content_length: Some(42), final_url: &url };
+/// // keep a robots.txt whole, skip anything large
+/// let keep = head.content_length.is_some_and(|n| n < 512 * 1024);
+/// assert!(keep);
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct BodyHead<'a> {
     /// The `Content-Type` header, if any.

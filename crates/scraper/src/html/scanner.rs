@@ -23,6 +23,14 @@ const SLICE_BYTES: usize = 4096;
 const MAX_TOKENIZER_MEMORY: usize = 1 << 20;
 
 /// What a [`PageScanner`] looks for.
+///
+/// ```
+/// use futurepool_scraper::html::{Extract, PageScanner};
+/// let base = url::Url::parse("http://example.com/").unwrap();
+/// let mut scanner = PageScanner::new(None, &base, Extract::Title);
+/// scanner.feed(b"<title>t</title><a href='/x'>x</a>");
+/// assert!(scanner.finish().links.is_empty(), "links are not looked for");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Extract {
     /// Only the `<title>`: scanning stops as soon as it is complete (`fetch`).
@@ -152,6 +160,16 @@ impl PageScanner {
 
     /// True once the scanner wants no more input: the title is complete and only the title is
     /// wanted, or the page could not be scanned further.
+    ///
+    /// ```
+    /// use futurepool_scraper::html::{Extract, PageScanner};
+    /// let base = url::Url::parse("http://example.com/").unwrap();
+    /// let mut scanner = PageScanner::new(Some("text/html"), &base, Extract::Title);
+    /// scanner.feed(&[b' '; 1024]);
+    /// assert!(!scanner.is_done());
+    /// scanner.feed(b"<title>Done</title>");
+    /// assert!(scanner.is_done());
+    /// ```
     pub fn is_done(&self) -> bool {
         matches!(self.state, State::Done) || self.title_done()
     }
