@@ -4,7 +4,6 @@
 use crate::ScrapeError;
 use futurepool::prelude::*;
 use futurepool::{AsCompleted, as_completed};
-use futures::stream::{self, BoxStream, Stream, StreamExt};
 use std::future::Future;
 
 /// A submitted unit of work: a futurepool task.
@@ -84,54 +83,4 @@ impl Cpu {
     {
         self.pool.submit(f).await
     }
-}
-
-/// Submits `submit(item)` for each item of `source`, with at most `lookahead` tasks submitted and
-/// unfinished at once, and yields their outputs in completion order.
-///
-/// This is futurepool's `map_unordered` over a `Stream` input with a task-returning source, which
-/// the library is gaining; until then it is written here with `as_completed` and `push`.
-pub(crate) fn map_unordered<A, T, F>(
-    source: BoxStream<'static, A>,
-    lookahead: usize,
-    submit: F,
-) -> impl Stream<Item = Result<T, TaskError>> + Send + 'static
-where
-    A: Send + 'static,
-    T: Send + 'static,
-    F: FnMut(A) -> Pending<T> + Send + 'static,
-{
-    struct Run<A, T, F> {
-        source: Option<BoxStream<'static, A>>,
-        running: Completion<T>,
-        submit: F,
-    }
-    let run = Run {
-        source: Some(source),
-        running: completion(),
-        submit,
-    };
-    stream::unfold(run, move |mut run| async move {
-        loop {
-            let room = run.source.is_some() && run.running.len() < lookahead;
-            if run.running.is_empty() && !room {
-                return None;
-            }
-            tokio::select! {
-                biased;
-                done = run.running.next(), if !run.running.is_empty() => {
-                    if let Some(out) = done {
-                        return Some((out, run));
-                    }
-                }
-                item = async { run.source.as_mut()?.next().await }, if room => match item {
-                    Some(item) => {
-                        let task = (run.submit)(item);
-                        run.running.push(task);
-                    }
-                    None => run.source = None,
-                },
-            }
-        }
-    })
 }

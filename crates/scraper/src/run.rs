@@ -1,12 +1,13 @@
 //! The two runs, `fetch` and `crawl`, as streams of rows in completion order.
 
-use crate::exec::{self, Completion, Cpu, Exec, completion};
+use crate::exec::{Completion, Cpu, Exec, completion};
 use crate::hosts::{Hosts, Robots, host_key};
 use crate::html::Extract;
 use crate::http::{self, Fetched};
 use crate::page::PageBody;
 use crate::row::{ErrorKind, Row};
 use crate::{Config, ScrapeError};
+use futurepool::map_tasks_unordered;
 use futures::FutureExt;
 use futures::future;
 use futures::stream::{self, BoxStream, Stream, StreamExt};
@@ -133,9 +134,13 @@ impl Scraper {
         // Each distinct URL text once: one 64-bit hash per URL is all that grows with the input.
         let distinct = urls.filter(move |text| future::ready(seen.insert(hasher.hash_one(text))));
         let (scraper, cpu) = (self.clone(), exec.cpu());
-        let rows = exec::map_unordered(distinct.boxed(), lookahead, move |text| {
-            exec.submit(scraper.clone().fetch_row(cpu.clone(), text))
-        });
+        // futurepool's map stream over a stream input: lazy, at most `lookahead` URLs ahead;
+        // dropping it drops `exec`, which cancels what is still running.
+        let rows = map_tasks_unordered(
+            move |text| exec.submit(scraper.clone().fetch_row(cpu.clone(), text)),
+            distinct,
+        )
+        .buffer(lookahead);
         // Only cancellation (the stream being dropped) fails a task: panics became rows.
         Ok(rows.filter_map(|done| future::ready(done.ok())).boxed())
     }
