@@ -1,10 +1,10 @@
-//! The futurepool side of `bench/compare.sh`: the seed documents' workloads,
-//! the same inputs as `bench/python/seeds_bench.py`, timed in this process.
+//! The futurepool side of `benches/compare.sh`: the seed documents' workloads,
+//! the same inputs as `benches/python/seeds_bench.py`, timed in this process.
 //!
 //! `cargo bench --bench python_compare -- [--json] [--quick] [--url BASE]`
 //!
 //! Without `--url`, the download rows use a local server started here with
-//! the same 20 ms latency and page size as `bench/python/server.py`.
+//! the same 20 ms latency and page size as `benches/python/server.py`.
 
 mod common;
 

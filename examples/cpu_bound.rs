@@ -5,14 +5,14 @@
 //! ```
 //!
 //! Its `Calculation for` lines are the same as the Python seed's
-//! (`python3 bench/python/seeds/cpu_bound.py`): the sums pass `u64::MAX`, so
+//! (`python3 benches/python/seeds/cpu_bound.py`): the sums pass `u64::MAX`, so
 //! they are computed in `u128`, as exact as Python's integers.
 //!
-//! In a release build the execution time printed is close to zero: LLVM
-//! recognises the loop as a sum of squares and replaces it with its closed
-//! form, so the five sums cost nothing. (`cargo bench --bench python_compare`
-//! keeps the loop with `std::hint::black_box` to time the loop itself against
-//! Python.)
+//! `std::hint::black_box` keeps the loop a loop, as the seed's is: left alone,
+//! LLVM recognises a sum of squares and replaces it with its closed form, and
+//! the five sums would take no measurable time — nothing left for the pool to
+//! spread over the cores. (`cargo bench --bench python_compare` times the same
+//! loop against Python.)
 
 use std::time::Instant;
 
@@ -22,7 +22,7 @@ use futures::StreamExt;
 fn cpu_bound_calculation(n: u64) -> u128 {
     let mut result: u128 = 0;
     for i in 0..n {
-        let i = u128::from(i);
+        let i = u128::from(std::hint::black_box(i));
         result += i * i;
     }
     result

@@ -5,7 +5,7 @@
 //! cargo run --example map_squares
 //! ```
 //! prints `[1, 4, 9, 16]` then `[0, 1, 4, 9, 16, 25, 36, 49, 64, 81]`, as the
-//! Python does (`python3 bench/python/seeds/map_squares.py`).
+//! Python does (`python3 benches/python/seeds/map_squares.py`).
 
 use futurepool::prelude::*;
 use futures::{StreamExt, TryStreamExt};

@@ -292,7 +292,7 @@ pub async fn latency_server(latency: Duration, body_bytes: usize) -> String {
     format!("http://{addr}")
 }
 
-/// The same page as bench/python/server.py serves.
+/// The same page as benches/python/server.py serves.
 pub fn page(name: &str, size: usize) -> String {
     let head = format!("<!doctype html><html><head><title>Page {name}</title></head><body><p>");
     let tail = "</p></body></html>";

@@ -458,14 +458,13 @@ pub struct BuildError {
 }
 
 impl BuildError {
-    /// A build error with `message`, for pool builders in other crates (the process and remote
-    /// pools).
+    /// An error with `message`, for pools in other crates that build on this one.
     ///
     /// # Examples
     ///
     /// ```
-    /// let err = futurepool_core::BuildError::new("no server at nats://127.0.0.1:1");
-    /// assert_eq!(err.to_string(), "no server at nats://127.0.0.1:1");
+    /// let err = futurepool_core::BuildError::new("max_tasks_per_child must be at least 1");
+    /// assert_eq!(err.to_string(), "max_tasks_per_child must be at least 1");
     /// ```
     pub fn new(message: impl Into<String>) -> Self {
         Self {

@@ -125,11 +125,12 @@ const COMPACT_AFTER: usize = 64;
 /// A pool's queued jobs and its workers.
 pub(crate) struct WorkQueue {
     jobs: JobList,
-    /// Workers alive, busy or parked.
+    /// Workers alive, busy or parked. One side of race 1: written with `SeqCst`.
     workers: AtomicUsize,
     /// Parked workers, by worker id.
     parked: Mutex<Vec<(usize, Waker)>>,
-    /// `parked.len()`, readable without the lock.
+    /// `parked.len()`, readable without the lock; written only under it. One side of race 2:
+    /// every access is `SeqCst`.
     parked_count: AtomicUsize,
     /// Queued entries of tasks cancelled while they waited.
     dead: AtomicUsize,

@@ -56,7 +56,10 @@ pub struct Config {
     pub max_pages: u64,
     /// Crawl: do not fetch or obey robots.txt (`--ignore-robots`).
     pub ignore_robots: bool,
-    /// Pages whose body is larger than this are parsed on a CPU thread instead of the runtime.
+    /// HTML bodies larger than this (by `Content-Length`; a body without one counts as large) are
+    /// scanned on the run's `CpuPool`, each chunk a task as it arrives; smaller ones on the
+    /// runtime, where a hand-off would cost more than the scan. Default 16 KiB; `usize::MAX`
+    /// keeps all scanning on the runtime.
     pub offload_parse_bytes: usize,
 }
 
@@ -77,7 +80,7 @@ impl Default for Config {
             depth: 2,
             max_pages: 1000,
             ignore_robots: false,
-            offload_parse_bytes: 128 * 1024,
+            offload_parse_bytes: 16 * 1024,
         }
     }
 }

@@ -4,6 +4,7 @@
 use crate::hosts::Hosts;
 use crate::row::{ErrorKind, Row};
 use crate::{Config, ScrapeError};
+use bytes::Bytes;
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{Client, Response, StatusCode};
 use std::error::Error as _;
@@ -53,15 +54,60 @@ pub fn parse_url(text: &str) -> Result<Url, (ErrorKind, String)> {
     Ok(url)
 }
 
-/// The outcome of fetching one URL: its row (without title and links) and, for HTML, its body.
+/// Where a response body goes while it is read, chunk by chunk; a `Vec<u8>` keeps it whole.
+///
+/// The next chunk is read once `write` has finished with this one, so a sink that works on
+/// another thread (as the page scanner can, on a `CpuPool`) paces the read.
+///
+/// ```
+/// # futures::executor::block_on(async {
+/// use futurepool_scraper::http::BodySink;
+/// let mut body = Vec::new();
+/// body.write(bytes::Bytes::from_static(b"User-agent: *\n")).await;
+/// body.write(bytes::Bytes::from_static(b"Disallow: /private/\n")).await;
+/// assert_eq!(body.len(), 34);
+/// # });
+/// ```
+pub trait BodySink: Send {
+    /// Takes the next chunk of the body.
+    fn write(&mut self, chunk: Bytes) -> impl Future<Output = ()> + Send;
+}
+
+impl BodySink for Vec<u8> {
+    async fn write(&mut self, chunk: Bytes) {
+        self.extend_from_slice(&chunk);
+    }
+}
+
+/// What is known of a response when its body starts: what [`fetch_url`]'s `open_body` decides on.
+///
+/// ```
+/// use futurepool_scraper::http::BodyHead;
+/// let url = url::Url::parse("http://example.com/robots.txt").unwrap();
+/// let head = BodyHead { content_type: Some("text/plain"), content_length: Some(42), final_url: &url };
+/// // keep a robots.txt whole, skip anything large
+/// let keep = head.content_length.is_some_and(|n| n < 512 * 1024);
+/// assert!(keep);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct BodyHead<'a> {
+    /// The `Content-Type` header, if any.
+    pub content_type: Option<&'a str>,
+    /// The `Content-Length` header, if any (before decompression).
+    pub content_length: Option<u64>,
+    /// The URL after redirects.
+    pub final_url: &'a Url,
+}
+
+/// The outcome of fetching one URL: its row (without title and links) and the body's sink.
 #[derive(Debug)]
-pub struct Fetched {
+pub struct Fetched<B> {
     /// The row, with everything but `title`, `depth` and `links` filled in.
     pub row: Row,
     /// The URL after redirects, if a response came.
     pub final_url: Option<Url>,
-    /// The body (at most `max_bytes`), kept only when `keep_body` said so.
-    pub body: Option<Vec<u8>>,
+    /// The sink the body (at most `max_bytes`) was written to, when `open_body` gave one.
+    pub body: Option<B>,
 }
 
 enum Attempt {
@@ -69,14 +115,15 @@ enum Attempt {
     Failed(ErrorKind, String),
 }
 
-/// Fetches `url` with retries; `keep_body` decides from the `Content-Type` whether the body is kept.
-pub async fn fetch_url(
+/// Fetches `url` with retries; for each response, `open_body` gives the sink its body streams
+/// into, or `None` to count the body's bytes without keeping them.
+pub async fn fetch_url<B: BodySink>(
     client: &Client,
     config: &Config,
     hosts: &Hosts,
     url: &Url,
-    keep_body: impl Fn(Option<&str>) -> bool,
-) -> Fetched {
+    open_body: impl Fn(BodyHead<'_>) -> Option<B>,
+) -> Fetched<B> {
     let mut row = Row::new(url.as_str());
     let host = hosts.get(url);
     let mut started: Option<Instant> = None;
@@ -145,9 +192,13 @@ pub async fn fetch_url(
                     .get(CONTENT_TYPE)
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned);
-                let keep = keep_body(row.content_type.as_deref());
+                let sink = open_body(BodyHead {
+                    content_type: row.content_type.as_deref(),
+                    content_length: resp.content_length(),
+                    final_url: &final_url,
+                });
                 let read =
-                    tokio::time::timeout_at(deadline, read_body(resp, config.max_bytes, keep))
+                    tokio::time::timeout_at(deadline, read_body(resp, config.max_bytes, sink))
                         .await;
                 drop(permit);
                 let failure = match read {
@@ -198,21 +249,24 @@ pub async fn fetch_url(
     }
 }
 
-struct Body {
+struct Body<B> {
     len: u64,
     truncated: bool,
-    kept: Option<Vec<u8>>,
+    kept: Option<B>,
 }
 
-async fn read_body(mut resp: Response, max_bytes: u64, keep: bool) -> Result<Body, reqwest::Error> {
+async fn read_body<B: BodySink>(
+    mut resp: Response,
+    max_bytes: u64,
+    mut kept: Option<B>,
+) -> Result<Body<B>, reqwest::Error> {
     let mut len = 0u64;
-    let mut kept = keep.then(Vec::new);
     while let Some(chunk) = resp.chunk().await? {
         let room = max_bytes - len;
         let take = (chunk.len() as u64).min(room) as usize;
         len += take as u64;
-        if let Some(buf) = kept.as_mut() {
-            buf.extend_from_slice(&chunk[..take]);
+        if let Some(sink) = kept.as_mut() {
+            sink.write(chunk.slice(..take)).await;
         }
         if take < chunk.len() {
             return Ok(Body {

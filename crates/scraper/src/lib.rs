@@ -28,6 +28,7 @@ pub mod hosts;
 pub mod html;
 pub mod http;
 pub mod output;
+mod page;
 mod row;
 mod run;
 

@@ -52,7 +52,15 @@ pub struct RowWriter<W: Write> {
     format: Format,
     crawl: bool,
     header_done: bool,
+    width: Option<usize>,
 }
+
+/// Table columns before the URL: status, bytes, ms, tries and the two spaces after them.
+const TABLE_PREFIX: usize = 28;
+/// The crawl table's extra columns before the URL: depth and links.
+const TABLE_CRAWL_EXTRA: usize = 12;
+/// Widest URL column.
+const TABLE_URL_MAX: usize = 60;
 
 impl<W: Write> RowWriter<W> {
     /// A writer of `format`; `crawl` adds the `depth` and `links` columns to csv and table output.
@@ -62,7 +70,39 @@ impl<W: Write> RowWriter<W> {
             format,
             crawl,
             header_done: false,
+            width: None,
         }
+    }
+
+    /// Fits table lines into `width` columns (a terminal's), cutting long URLs and titles with an
+    /// ellipsis; `None` (the default) writes them whole.
+    ///
+    /// ```
+    /// use futurepool_scraper::{output::{Format, RowWriter}, Row};
+    /// let mut out = Vec::new();
+    /// let mut w = RowWriter::new(&mut out, Format::Table, false).with_width(Some(50));
+    /// w.write(&Row::new(format!("http://example.com/{}", "long/".repeat(20)))).unwrap();
+    /// w.into_inner().unwrap();
+    /// let text = String::from_utf8(out).unwrap();
+    /// assert!(text.lines().all(|line| line.chars().count() < 50), "{text}");
+    /// assert!(text.contains('…'));
+    /// ```
+    pub fn with_width(mut self, width: Option<usize>) -> RowWriter<W> {
+        self.width = width;
+        self
+    }
+
+    /// The widths of the URL and title columns: cut to fit `width`, or never cut.
+    fn table_widths(&self) -> (usize, Option<usize>) {
+        let Some(width) = self.width else {
+            return (TABLE_URL_MAX, None);
+        };
+        let extra = if self.crawl { TABLE_CRAWL_EXTRA } else { 0 };
+        // Two spaces between URL and title; the last column is left empty, so a full line never
+        // wraps the cursor onto the next one.
+        let room = width.saturating_sub(TABLE_PREFIX + extra + 2 + 1);
+        let url = (room / 2).clamp(8, TABLE_URL_MAX);
+        (url, Some(room.saturating_sub(url).max(8)))
     }
 
     /// Writes the header line if it is due (csv and table only); also done by the first `write`.
@@ -81,17 +121,13 @@ impl<W: Write> RowWriter<W> {
                 self.write_csv(&cols)
             }
             Format::Table => {
+                let (url_width, last_width) = self.table_widths();
+                let last = shorten("TITLE / ERROR", last_width.unwrap_or(usize::MAX));
                 let line = table_line(
                     self.crawl,
+                    url_width,
                     [
-                        "STATUS",
-                        "BYTES",
-                        "MS",
-                        "TRY",
-                        "DEPTH",
-                        "LINKS",
-                        "URL",
-                        "TITLE / ERROR",
+                        "STATUS", "BYTES", "MS", "TRY", "DEPTH", "LINKS", "URL", &last,
                     ],
                 );
                 writeln!(self.out, "{line}")?;
@@ -135,8 +171,14 @@ impl<W: Write> RowWriter<W> {
                     (None, Some(t)) => t.clone(),
                     (None, None) => String::new(),
                 };
+                let (url_width, last_width) = self.table_widths();
+                let url = match last_width {
+                    Some(_) => shorten(&row.url, url_width),
+                    None => shorten(&row.url, usize::MAX),
+                };
                 let line = table_line(
                     self.crawl,
+                    url_width,
                     [
                         &row.status.map_or_else(dash, |s| s.to_string()),
                         &row.bytes.map_or_else(dash, human_bytes),
@@ -144,8 +186,8 @@ impl<W: Write> RowWriter<W> {
                         &row.attempts.to_string(),
                         &row.depth.map_or_else(dash, |d| d.to_string()),
                         &row.links.map_or_else(dash, |d| d.to_string()),
-                        &shorten(&row.url, 60),
-                        &shorten(&last, 60),
+                        &url,
+                        &shorten(&last, last_width.unwrap_or(usize::MAX)),
                     ],
                 );
                 writeln!(self.out, "{}", line.trim_end())?;
@@ -171,28 +213,23 @@ impl<W: Write> RowWriter<W> {
     }
 }
 
-fn table_line(crawl: bool, cells: [&str; 8]) -> String {
+fn table_line(crawl: bool, url_width: usize, cells: [&str; 8]) -> String {
     let [status, bytes, ms, tries, depth, links, url, last] = cells;
+    let url = console::pad_str(url, url_width, console::Alignment::Left, None);
     if crawl {
-        format!(
-            "{status:>6} {bytes:>8} {ms:>6} {tries:>3} {depth:>5} {links:>5}  {url:<60}  {last}"
-        )
+        format!("{status:>6} {bytes:>8} {ms:>6} {tries:>3} {depth:>5} {links:>5}  {url}  {last}")
     } else {
-        format!("{status:>6} {bytes:>8} {ms:>6} {tries:>3}  {url:<60}  {last}")
+        format!("{status:>6} {bytes:>8} {ms:>6} {tries:>3}  {url}  {last}")
     }
 }
 
+/// Control characters become spaces; text wider than `max` columns is cut with an ellipsis.
 fn shorten(text: &str, max: usize) -> String {
     let text: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    if text.chars().count() <= max {
-        return text;
-    }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
+    console::truncate_str(&text, max, "…").into_owned()
 }
 
 /// Bytes in a short human form: `512 B`, `3.4 kB`, `12.0 MB`.

@@ -2,11 +2,14 @@
 
 use crate::exec::{Completion, Cpu, Exec, completion};
 use crate::hosts::{Hosts, Robots, host_key};
-use crate::html::{self, Page};
+use crate::html::Extract;
 use crate::http::{self, Fetched};
+use crate::page::PageBody;
 use crate::row::{ErrorKind, Row};
 use crate::{Config, ScrapeError};
+use futurepool::map_tasks_unordered;
 use futures::FutureExt;
+use futures::future;
 use futures::stream::{self, BoxStream, Stream, StreamExt};
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -125,21 +128,21 @@ impl Scraper {
     where
         S: Stream<Item = String> + Send + 'static,
     {
-        let state = FetchRun {
-            scraper: self.clone(),
-            exec: Exec::new(self.inner.config.concurrency)?,
-            running: completion(),
-            ready: VecDeque::new(),
-            input: urls.boxed(),
-            input_done: false,
-            seen: HashSet::new(),
-            hasher: RandomState::new(),
-        };
-        Ok(stream::unfold(
-            state,
-            |mut s| async move { s.next_row().await.map(|r| (r, s)) },
+        let exec = Exec::new(self.inner.config.concurrency)?;
+        let lookahead = self.inner.config.concurrency.saturating_mul(2).max(2);
+        let (mut seen, hasher) = (HashSet::new(), RandomState::new());
+        // Each distinct URL text once: one 64-bit hash per URL is all that grows with the input.
+        let distinct = urls.filter(move |text| future::ready(seen.insert(hasher.hash_one(text))));
+        let (scraper, cpu) = (self.clone(), exec.cpu());
+        // futurepool's map stream over a stream input: lazy, at most `lookahead` URLs ahead;
+        // dropping it drops `exec`, which cancels what is still running.
+        let rows = map_tasks_unordered(
+            move |text| exec.submit(scraper.clone().fetch_row(cpu.clone(), text)),
+            distinct,
         )
-        .boxed())
+        .buffer(lookahead);
+        // Only cancellation (the stream being dropped) fails a task: panics became rows.
+        Ok(rows.filter_map(|done| future::ready(done.ok())).boxed())
     }
 
     /// Crawls from `seeds`: follows `<a href>` links on the seeds' hosts breadth-first up to
@@ -184,7 +187,7 @@ impl Scraper {
         .boxed())
     }
 
-    /// Fetches one page and, for HTML, parses its title and links.
+    /// Fetches one page and, for HTML, scans its title (and links when `want_links`).
     async fn fetch_page(
         &self,
         cpu: Option<&Cpu>,
@@ -192,28 +195,22 @@ impl Scraper {
         want_links: bool,
     ) -> (Row, Vec<Url>, Option<Url>) {
         let inner = &self.inner;
+        let extract = if want_links {
+            Extract::TitleAndLinks
+        } else {
+            Extract::Title
+        };
+        let offload = u64::try_from(inner.config.offload_parse_bytes).unwrap_or(u64::MAX);
         let Fetched {
             mut row,
             final_url,
             body,
-        } = http::fetch_url(&inner.client, &inner.config, &inner.hosts, url, |ct| {
-            ct.is_none() || html::is_html(ct, b"")
+        } = http::fetch_url(&inner.client, &inner.config, &inner.hosts, url, |head| {
+            PageBody::open(head, extract, offload, cpu)
         })
         .await;
         let mut links = Vec::new();
-        if let (Some(body), Some(base)) = (body, final_url.as_ref())
-            && html::is_html(row.content_type.as_deref(), &body)
-        {
-            let ct = row.content_type.clone();
-            let base = base.clone();
-            let parse = move || html::parse_body(&body, ct.as_deref(), &base);
-            let large = inner.config.offload_parse_bytes;
-            let page: Page = match cpu {
-                Some(cpu) if row.bytes.unwrap_or(0) > large as u64 => {
-                    cpu.run(parse).await.unwrap_or_default()
-                }
-                _ => parse(),
-            };
+        if let Some(page) = body.and_then(PageBody::into_page) {
             row.title = page.title;
             links = page.links;
         }
@@ -232,8 +229,10 @@ impl Scraper {
             max_bytes: 512 * 1024,
             ..inner.config.clone()
         };
-        let fetched =
-            http::fetch_url(&inner.client, &config, &inner.hosts, &robots_url, |_| true).await;
+        let fetched = http::fetch_url(&inner.client, &config, &inner.hosts, &robots_url, |_| {
+            Some(Vec::new())
+        })
+        .await;
         match (fetched.row.status, fetched.body) {
             // A robots.txt over 512 KiB is parsed as far as it was read (RFC 9309 allows this).
             (Some(200..=299), Some(body))
@@ -242,6 +241,25 @@ impl Scraper {
                 Robots::parse(&inner.agent_token, &body, inner.config.max_crawl_delay)
             }
             _ => Robots::allow_all(),
+        }
+    }
+
+    /// The row of one input line of a fetch: rejected at once if it is not a URL we fetch, else
+    /// fetched, title included; a panic becomes an error row.
+    async fn fetch_row(self, cpu: Cpu, text: String) -> Row {
+        let url = match http::parse_url(&text) {
+            Ok(url) => url,
+            Err((kind, detail)) => return rejected(&text, kind, detail),
+        };
+        let out = AssertUnwindSafe(self.fetch_page(Some(&cpu), &url, false))
+            .catch_unwind()
+            .await;
+        match out {
+            Ok((mut row, _, _)) => {
+                row.url = text;
+                row
+            }
+            Err(payload) => panicked_row(&text, payload),
         }
     }
 
@@ -278,78 +296,6 @@ fn panicked_row(url: &str, payload: Box<dyn std::any::Any + Send>) -> Row {
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "panic".to_owned());
     rejected(url, ErrorKind::Other, format!("internal error: {msg}"))
-}
-
-struct FetchRun {
-    scraper: Scraper,
-    exec: Exec,
-    running: Completion<Row>,
-    ready: VecDeque<Row>,
-    input: BoxStream<'static, String>,
-    input_done: bool,
-    seen: HashSet<u64>,
-    hasher: RandomState,
-}
-
-impl FetchRun {
-    fn lookahead(&self) -> usize {
-        self.scraper
-            .inner
-            .config
-            .concurrency
-            .saturating_mul(2)
-            .max(2)
-    }
-
-    fn accept(&mut self, text: String) {
-        if !self.seen.insert(self.hasher.hash_one(&text)) {
-            return;
-        }
-        match http::parse_url(&text) {
-            Err((kind, detail)) => self.ready.push_back(rejected(&text, kind, detail)),
-            Ok(url) => {
-                let scraper = self.scraper.clone();
-                let cpu = self.exec.cpu();
-                let fut = async move {
-                    let out = AssertUnwindSafe(scraper.fetch_page(Some(&cpu), &url, false))
-                        .catch_unwind()
-                        .await;
-                    match out {
-                        Ok((mut row, _, _)) => {
-                            row.url = text;
-                            row
-                        }
-                        Err(payload) => panicked_row(&text, payload),
-                    }
-                };
-                self.running.push(self.exec.submit(fut));
-            }
-        }
-    }
-
-    async fn next_row(&mut self) -> Option<Row> {
-        loop {
-            if let Some(row) = self.ready.pop_front() {
-                return Some(row);
-            }
-            let room = !self.input_done && self.running.len() < self.lookahead();
-            if self.running.is_empty() && !room {
-                return None;
-            }
-            tokio::select! {
-                biased;
-                done = self.running.next(), if !self.running.is_empty() => {
-                    if let Some(Ok(row)) = done {
-                        return Some(row);
-                    }
-                }
-                line = self.input.next(), if room => match line {
-                    Some(text) => self.accept(text),
-                    None => self.input_done = true,
-                },
-            }
-        }
-    }
 }
 
 struct CrawlRun {

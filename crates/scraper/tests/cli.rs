@@ -24,7 +24,10 @@ fn help_explains_every_option_with_its_default() {
         ("--max-bytes <N>", Some("[default: 10485760]")),
         (
             "--user-agent <S>",
-            Some("[default: futurepool-scraper/VERSION"),
+            Some(concat!(
+                "[default: \"futurepool-scraper/",
+                env!("CARGO_PKG_VERSION")
+            )),
         ),
         (
             "--format <FORMAT>",

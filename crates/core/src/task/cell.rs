@@ -127,6 +127,8 @@ pub(crate) struct TaskCell<T> {
     token: Option<CancellationToken>,
     span: tracing::Span,
     pool: Option<Arc<dyn PoolLink>>,
+    /// Whether the task holds a place in a bounded queue (`Work::permit`).
+    bounded: bool,
 }
 
 /// What a pool needs to build a cell.
@@ -141,6 +143,7 @@ impl<T: Send + 'static> TaskCell<T> {
     /// A queued task of `pool`.
     pub(crate) fn queued(new: NewTask<T>, pool: Arc<dyn PoolLink>) -> Arc<Self> {
         let interruptible = new.token.is_some() || matches!(new.body, Body::Future(_));
+        let bounded = new.permit.is_some();
         let id = TaskId::next();
         Arc::new(Self {
             completion: Completion::queued(interruptible),
@@ -153,6 +156,7 @@ impl<T: Send + 'static> TaskCell<T> {
             // Made here, on the submitting thread: free when no subscriber listens.
             span: tracing::debug_span!("task", pool = &*new.pool_name, task_id = id.as_u64()),
             pool: Some(pool),
+            bounded,
         })
     }
 }
@@ -184,6 +188,7 @@ impl<T> TaskCell<T> {
             token: None,
             span: tracing::Span::none(),
             pool: None,
+            bounded: false,
         })
     }
 
@@ -341,7 +346,9 @@ trait Runnable: Send + Sync {
     fn is_finished(&self) -> bool;
     /// The job is dropped without finishing: cancel the task (even if running) and drop its
     /// work; hand back the queue place and the pool link, for the job to release last.
-    fn abandon(&self) -> (Option<OwnedSemaphorePermit>, Option<Arc<dyn PoolLink>>);
+    /// Ends the task's stay in its pool: cancels it (even if running) and drops its work if
+    /// it did not finish, gives back its queue place, and last counts it as ended.
+    fn end(&self);
 }
 
 impl<T: Send + 'static> Runnable for TaskCell<T> {
@@ -353,20 +360,25 @@ impl<T: Send + 'static> Runnable for TaskCell<T> {
         self.completion.is_finished()
     }
 
-    fn abandon(&self) -> (Option<OwnedSemaphorePermit>, Option<Arc<dyn PoolLink>>) {
+    fn end(&self) {
         let ran = self.completion.is_finished();
         if !ran {
             self.cancel(true);
         }
-        let (body, permit) = {
-            let mut work = lock(&self.work);
-            // A task that finished keeps its spent box (see the module docs); any other work
-            // is dropped now.
-            let body = (!ran).then(|| std::mem::replace(&mut work.body, Body::None));
-            (body, work.permit.take())
-        };
-        drop_quietly(body);
-        (permit, self.pool.clone())
+        // A task that finished keeps its spent box (see the module docs) and, in an unbounded
+        // pool, has nothing else to give back: no lock on the hot path.
+        if !ran || self.bounded {
+            let (body, permit) = {
+                let mut work = lock(&self.work);
+                let body = (!ran).then(|| std::mem::replace(&mut work.body, Body::None));
+                (body, work.permit.take())
+            };
+            drop_quietly(body);
+            drop(permit);
+        }
+        if let Some(pool) = &self.pool {
+            pool.task_ended();
+        }
     }
 }
 
@@ -376,7 +388,7 @@ impl<T: Send + 'static> Runnable for TaskCell<T> {
 /// `shutdown_now`, a worker killed with its runtime): an unfinished task resolves as
 /// cancelled, its work and captures are dropped (panics contained), its queue place is given
 /// back, and last the pool counts the task as ended — which is what `shutdown().await` waits
-/// for.
+/// for. (A detached task's result, which is no capture, may be dropped just after.)
 pub(crate) struct Job {
     cell: Option<Arc<dyn Runnable>>,
 }
@@ -402,15 +414,10 @@ impl Job {
 
 impl Drop for Job {
     fn drop(&mut self) {
-        let Some(cell) = self.cell.take() else {
-            return;
-        };
-        let (permit, pool) = cell.abandon();
-        // The last reference may hold a detached task's result, whose `Drop` is user code.
-        drop_quietly(cell);
-        drop(permit);
-        if let Some(pool) = pool {
-            pool.task_ended();
+        if let Some(cell) = self.cell.take() {
+            cell.end();
+            // The last reference may hold a detached task's result, whose `Drop` is user code.
+            drop_quietly(cell);
         }
     }
 }

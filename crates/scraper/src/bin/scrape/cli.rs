@@ -1,25 +1,25 @@
 //! Command line of `scrape`: parsing, input, output, progress, summary and exit codes.
 
+use crate::input::open_input;
+use crate::session::Session;
 use clap::{Args, Parser, Subcommand};
 use futurepool_scraper::demo::{DemoServer, DemoSite};
-use futurepool_scraper::output::{Format, RowWriter, Summary, human_bytes};
-use futurepool_scraper::{Config, DEFAULT_USER_AGENT, Row, RowStream, Scraper};
+use futurepool_scraper::output::Format;
+use futurepool_scraper::{Config, DEFAULT_USER_AGENT, Scraper};
 use futures::StreamExt;
 use futures::stream::{self, BoxStream};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::{self, IsTerminal, Write};
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
-use tokio::io::AsyncBufReadExt;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Exit status of a run that completed, whatever its rows hold.
-const EXIT_OK: i32 = 0;
+pub(crate) const EXIT_OK: i32 = 0;
 /// Exit status of a run that failed for another reason (e.g. the output cannot be written).
-const EXIT_FAILED: i32 = 1;
+pub(crate) const EXIT_FAILED: i32 = 1;
 /// Exit status of a usage error.
-const EXIT_USAGE: i32 = 2;
+pub(crate) const EXIT_USAGE: i32 = 2;
 /// Exit status after Ctrl-C (128 + SIGINT).
-const EXIT_INTERRUPTED: i32 = 130;
+pub(crate) const EXIT_INTERRUPTED: i32 = 130;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -86,7 +86,7 @@ enum Command {
 }
 
 #[derive(Args, Debug)]
-struct Opts {
+pub(crate) struct Opts {
     /// Requests in flight overall.
     #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     concurrency: u32,
@@ -103,21 +103,25 @@ struct Opts {
     /// A larger body is not read past N bytes and its row gets an error.
     #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = 10_485_760, value_parser = clap::value_parser!(u64).range(1..))]
     max_bytes: u64,
-    /// Sent as User-Agent on every request [default: futurepool-scraper/VERSION (+URL)].
-    #[arg(long, value_name = "S")]
-    user_agent: Option<String>,
+    /// Sent as User-Agent on every request; its first word is the robots.txt agent token.
+    #[arg(long, value_name = "S", default_value = DEFAULT_USER_AGENT)]
+    user_agent: String,
     /// Row format [default: table when stdout is a terminal, jsonl otherwise].
     #[arg(long, value_enum, value_name = "FORMAT")]
-    format: Option<Format>,
+    pub(crate) format: Option<Format>,
     /// Write rows to FILE instead of standard output.
     #[arg(long, value_name = "FILE")]
-    output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
     /// No progress bar and no summary (both go to stderr, and only when it is a terminal).
     #[arg(long)]
-    quiet: bool,
+    pub(crate) quiet: bool,
     /// First retry delay in milliseconds (doubles per retry).
     #[arg(long, value_name = "MS", hide = true)]
     backoff_ms: Option<u64>,
+    /// Scan HTML bodies larger than N bytes on the CPU pool, smaller ones on the runtime
+    /// (benchmarks compare the two).
+    #[arg(long, value_name = "N", hide = true)]
+    offload_parse_bytes: Option<usize>,
 }
 
 fn parse_secs(text: &str) -> Result<Duration, String> {
@@ -141,21 +145,27 @@ impl Opts {
             timeout: self.timeout,
             retries: self.retries,
             max_bytes: self.max_bytes,
-            user_agent: self
-                .user_agent
-                .clone()
-                .unwrap_or_else(|| DEFAULT_USER_AGENT.to_owned()),
+            user_agent: self.user_agent.clone(),
             ..Config::default()
         };
         if let Some(ms) = self.backoff_ms {
             config.backoff_base = Duration::from_millis(ms);
+        }
+        if let Some(bytes) = self.offload_parse_bytes {
+            config.offload_parse_bytes = bytes;
         }
         config
     }
 }
 
 /// A usage error: printed as one line, exit status 2.
-struct Usage(String);
+pub(crate) struct Usage(pub(crate) String);
+
+/// Writes one line to standard error; a closed or broken stderr is ignored, never a panic.
+pub(crate) fn say(line: std::fmt::Arguments<'_>) {
+    let mut err = io::stderr().lock();
+    let _ = err.write_fmt(line).and_then(|()| err.write_all(b"\n"));
+}
 
 /// Parses the command line and runs it; returns the exit status.
 pub fn main() -> i32 {
@@ -174,7 +184,7 @@ pub fn main() -> i32 {
                     EXIT_OK
                 };
             }
-            eprintln!("{}", one_line(&err.to_string()));
+            say(format_args!("{}", one_line(&err.to_string())));
             return EXIT_USAGE;
         }
     };
@@ -184,17 +194,21 @@ pub fn main() -> i32 {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("scrape: cannot start the runtime: {e}");
+            say(format_args!("scrape: cannot start the runtime: {e}"));
             return EXIT_FAILED;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let code = match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(Usage(msg)) => {
-            eprintln!("scrape: {msg}");
+            say(format_args!("scrape: {msg}"));
             EXIT_USAGE
         }
-    }
+    };
+    // Do not wait for blocking work still under way: a read of a standard input that stays open
+    // would hold the exit until EOF (after Ctrl-C, too).
+    runtime.shutdown_background();
+    code
 }
 
 /// Squeezes clap's multi-line error into one line.
@@ -215,6 +229,9 @@ async fn run(cli: Cli) -> Result<i32, Usage> {
         Command::Fetch { urls, input, opts } => {
             if urls.is_empty() && input.is_none() {
                 return Err(Usage("fetch needs URLs or --input FILE|-".into()));
+            }
+            if let (Some(input), Some(output)) = (&input, &opts.output) {
+                refuse_same_file(input, output)?;
             }
             let lines = match &input {
                 Some(path) => Some(open_input(path).await?),
@@ -268,11 +285,11 @@ async fn run(cli: Cli) -> Result<i32, Usage> {
             let retries = config.retries;
             let scraper = new_scraper(config)?;
             if !opts.quiet {
-                eprintln!(
+                say(format_args!(
                     "scrape demo: serving a {pages}-page site at {} and crawling it (robots.txt disallows /private/; \
                      some pages are slow, missing, failing or redirected)",
                     server.url("/")
-                );
+                ));
             }
             let rows = scraper
                 .crawl([server.url("/")])
@@ -280,176 +297,31 @@ async fn run(cli: Cli) -> Result<i32, Usage> {
             let session = Session::new(&opts, true, true)?;
             let code = session.drive(rows, &scraper).await;
             if !opts.quiet {
-                eprintln!(
+                say(format_args!(
                     "  server:    {} requests served; /private/ requested {} times; each 500 page tried {} times",
                     server.requests(),
                     server.private_hits(),
                     retries + 1
-                );
+                ));
             }
             Ok(code)
         }
     }
 }
 
+/// Refuses `--output` onto the `--input` file (which creating the output would erase), however
+/// the two paths are spelled: they are compared as files.
+fn refuse_same_file(input: &Path, output: &Path) -> Result<(), Usage> {
+    if input.as_os_str() != "-" && same_file::is_same_file(input, output).unwrap_or(false) {
+        return Err(Usage(format!(
+            "--output {} is the same file as --input {}: it would erase the URL list",
+            output.display(),
+            input.display()
+        )));
+    }
+    Ok(())
+}
+
 fn new_scraper(config: Config) -> Result<Scraper, Usage> {
     Scraper::new(config).map_err(|e| Usage(e.to_string()))
-}
-
-/// Opens `--input` (a file, or stdin for `-`) and returns its URL lines as a lazy stream.
-async fn open_input(path: &PathBuf) -> Result<BoxStream<'static, String>, Usage> {
-    let reader: Box<dyn tokio::io::AsyncRead + Send + Unpin> = if path.as_os_str() == "-" {
-        Box::new(tokio::io::stdin())
-    } else {
-        let unreadable =
-            |e: io::Error| Usage(format!("cannot read input file {}: {e}", path.display()));
-        let meta = tokio::fs::metadata(path).await.map_err(unreadable)?;
-        if meta.is_dir() {
-            return Err(Usage(format!(
-                "cannot read input file {}: it is a directory",
-                path.display()
-            )));
-        }
-        Box::new(tokio::fs::File::open(path).await.map_err(unreadable)?)
-    };
-    let name = path.display().to_string();
-    let lines = tokio::io::BufReader::new(reader).split(b'\n');
-    Ok(stream::unfold(Some(lines), move |state| {
-        let name = name.clone();
-        async move {
-            let mut lines = state?;
-            loop {
-                match lines.next_segment().await {
-                    Ok(Some(raw)) => {
-                        let text = String::from_utf8_lossy(&raw);
-                        let line = text.trim();
-                        if line.is_empty() || line.starts_with('#') {
-                            continue;
-                        }
-                        return Some((line.to_owned(), Some(lines)));
-                    }
-                    Ok(None) => return None,
-                    Err(e) => {
-                        eprintln!("scrape: stopped reading {name}: {e}");
-                        return None;
-                    }
-                }
-            }
-        }
-    })
-    .boxed())
-}
-
-/// Where rows go and what is shown on stderr during one run.
-struct Session {
-    writer: RowWriter<Box<dyn Write + Send>>,
-    progress: Option<ProgressBar>,
-    show_summary: bool,
-}
-
-impl Session {
-    fn new(opts: &Opts, crawl: bool, always_summarise: bool) -> Result<Session, Usage> {
-        let stdout_tty = io::stdout().is_terminal();
-        let stderr_tty = io::stderr().is_terminal();
-        let out: Box<dyn Write + Send> = match &opts.output {
-            Some(path) => Box::new(io::BufWriter::new(std::fs::File::create(path).map_err(
-                |e| Usage(format!("cannot write output file {}: {e}", path.display())),
-            )?)),
-            None => Box::new(io::BufWriter::new(io::stdout())),
-        };
-        let format = opts
-            .format
-            .unwrap_or(if stdout_tty && opts.output.is_none() {
-                Format::Table
-            } else {
-                Format::Jsonl
-            });
-        let progress = (stderr_tty && !opts.quiet).then(|| {
-            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} {elapsed_precise} {pos} pages ({rate}) {msg}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_spinner())
-                .with_key(
-                    "rate",
-                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                        let _ = write!(w, "{:.0}/s", state.per_sec());
-                    },
-                ),
-            );
-            bar.enable_steady_tick(Duration::from_millis(100));
-            bar
-        });
-        Ok(Session {
-            writer: RowWriter::new(out, format, crawl),
-            progress,
-            show_summary: !opts.quiet && (stderr_tty || always_summarise),
-        })
-    }
-
-    /// Writes rows as they complete until the run ends or Ctrl-C; returns the exit status.
-    async fn drive(mut self, mut rows: RowStream, scraper: &Scraper) -> i32 {
-        let started = Instant::now();
-        let mut summary = Summary::default();
-        let mut code = EXIT_OK;
-        let ctrl_c = tokio::signal::ctrl_c();
-        tokio::pin!(ctrl_c);
-        if let Err(e) = self.writer.header() {
-            return write_failed(&e);
-        }
-        loop {
-            let row: Row = tokio::select! {
-                biased;
-                _ = &mut ctrl_c => {
-                    code = EXIT_INTERRUPTED;
-                    break;
-                }
-                next = rows.next() => match next {
-                    Some(row) => row,
-                    None => break,
-                },
-            };
-            summary.record(&row);
-            let written = match &self.progress {
-                Some(bar) => {
-                    bar.inc(1);
-                    bar.set_message(format!(
-                        "{} errors, {}",
-                        summary.error_count(),
-                        human_bytes(summary.bytes)
-                    ));
-                    bar.suspend(|| self.writer.write(&row))
-                }
-                None => self.writer.write(&row),
-            };
-            if let Err(e) = written {
-                code = write_failed(&e);
-                break;
-            }
-        }
-        drop(rows); // cancels whatever is still in flight
-        if let Some(bar) = self.progress.take() {
-            bar.finish_and_clear();
-        }
-        if let Err(e) = self.writer.into_inner() {
-            code = code.max(write_failed(&e));
-        }
-        if self.show_summary {
-            let mut text = summary.render(started.elapsed(), scraper.robots_blocked());
-            if code == EXIT_INTERRUPTED {
-                text.insert_str(0, "interrupted: rows finished so far were written\n");
-            }
-            eprint!("{text}");
-        }
-        code
-    }
-}
-
-fn write_failed(e: &io::Error) -> i32 {
-    if e.kind() == io::ErrorKind::BrokenPipe {
-        return EXIT_OK;
-    }
-    eprintln!("scrape: cannot write rows: {e}");
-    EXIT_FAILED
 }

@@ -1,10 +1,12 @@
-//! Character-set decoding, `<title>` and `<a href>` extraction with a real HTML parser.
+//! Character-set decoding, and `<title>` and `<a href>` extraction with a streaming HTML
+//! tokenizer ([`PageScanner`]).
+
+mod scanner;
+
+pub use scanner::{Extract, PageScanner};
 
 use encoding_rs::Encoding;
-use scraper::{Html, Selector};
 use std::borrow::Cow;
-use std::collections::HashSet;
-use std::sync::OnceLock;
 use url::Url;
 
 /// What the scraper takes from one HTML page.
@@ -70,7 +72,7 @@ pub fn decode<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
     text
 }
 
-fn charset_param(content_type: &str) -> Option<String> {
+pub(crate) fn charset_param(content_type: &str) -> Option<String> {
     content_type.split(';').skip(1).find_map(|param| {
         let (name, value) = param.split_once('=')?;
         name.trim()
@@ -79,7 +81,7 @@ fn charset_param(content_type: &str) -> Option<String> {
     })
 }
 
-fn meta_charset(head: &[u8]) -> Option<&'static Encoding> {
+pub(crate) fn meta_charset(head: &[u8]) -> Option<&'static Encoding> {
     let lower: Vec<u8> = head.iter().map(u8::to_ascii_lowercase).collect();
     let at = lower.windows(8).position(|w| w == b"charset=")? + 8;
     let rest = &lower[at..];
@@ -94,11 +96,7 @@ fn meta_charset(head: &[u8]) -> Option<&'static Encoding> {
     Encoding::for_label(&rest[..end])
 }
 
-fn selector(cell: &'static OnceLock<Selector>, css: &str) -> &'static Selector {
-    cell.get_or_init(|| Selector::parse(css).expect("static selector parses"))
-}
-
-/// Parses an HTML document and extracts its title and links, resolved against `base` (or the
+/// Scans an HTML document (UTF-8 text) for its title and links, resolved against `base` (or the
 /// page's own `<base href>`).
 ///
 /// ```
@@ -114,42 +112,20 @@ fn selector(cell: &'static OnceLock<Selector>, css: &str) -> &'static Selector {
 /// assert_eq!(links, ["http://example.com/a/c.html", "http://example.com/c"]);
 /// ```
 pub fn parse_page(text: &str, base: &Url) -> Page {
-    static TITLE: OnceLock<Selector> = OnceLock::new();
-    static BASE: OnceLock<Selector> = OnceLock::new();
-    static LINKS: OnceLock<Selector> = OnceLock::new();
-    let doc = Html::parse_document(text);
-    let title = doc.select(selector(&TITLE, "title")).next().and_then(|t| {
-        let text = t.text().collect::<String>();
-        let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        (!collapsed.is_empty()).then_some(collapsed)
-    });
-    let base = doc
-        .select(selector(&BASE, "base[href]"))
-        .next()
-        .and_then(|b| b.value().attr("href"))
-        .and_then(|href| base.join(href.trim()).ok())
-        .unwrap_or_else(|| base.clone());
-    let mut seen = HashSet::new();
-    let mut links = Vec::new();
-    for a in doc.select(selector(&LINKS, "a[href]")) {
-        let Some(href) = a.value().attr("href") else {
-            continue;
-        };
-        let Ok(mut link) = base.join(href.trim()) else {
-            continue;
-        };
-        if !matches!(link.scheme(), "http" | "https") || link.host_str().is_none() {
-            continue;
-        }
-        link.set_fragment(None);
-        if seen.insert(link.as_str().to_owned()) {
-            links.push(link);
-        }
-    }
-    Page { title, links }
+    parse_body(text.as_bytes(), Some("text/html; charset=utf-8"), base)
 }
 
-/// Decodes `body` (see [`decode`]) and parses it with [`parse_page`].
+/// Scans a whole body with a [`PageScanner`]: title and links, the encoding chosen as
+/// [`decode`] does.
+///
+/// ```
+/// use futurepool_scraper::html::parse_body;
+/// let base = url::Url::parse("http://example.com/").unwrap();
+/// let page = parse_body(b"<title>caf\xe9</title>", Some("text/html; charset=iso-8859-1"), &base);
+/// assert_eq!(page.title.as_deref(), Some("café"));
+/// ```
 pub fn parse_body(body: &[u8], content_type: Option<&str>, base: &Url) -> Page {
-    parse_page(&decode(body, content_type), base)
+    let mut scanner = PageScanner::new(content_type, base, Extract::TitleAndLinks);
+    scanner.feed(body);
+    scanner.finish()
 }

@@ -2,12 +2,12 @@
 # Python's concurrent.futures vs futurepool on the seed documents' workloads,
 # on this machine, in one command:
 #
-#     bench/compare.sh [--quick] [--markdown]
+#     benches/compare.sh [--quick] [--markdown]
 #
-# Starts one local HTTP server (bench/python/server.py, 20 ms per page) that
+# Starts one local HTTP server (benches/python/server.py, 20 ms per page) that
 # both sides download from, builds and runs the futurepool side
 # (`cargo bench --bench python_compare`), then the Python side
-# (bench/python/seeds_bench.py), one after the other, and prints one table:
+# (benches/python/seeds_bench.py), one after the other, and prints one table:
 # workload, Python seconds, futurepool seconds, ratio (Python / futurepool).
 # Needs python3; the download workloads use `requests` if it is installed
 # (it is pip-installed when missing and pip works), else urllib.
@@ -19,7 +19,7 @@ for arg in "$@"; do
   case "$arg" in
     --quick) quick=(--quick) ;;
     --markdown) markdown=(--markdown) ;;
-    *) echo "usage: bench/compare.sh [--quick] [--markdown]" >&2; exit 2 ;;
+    *) echo "usage: benches/compare.sh [--quick] [--markdown]" >&2; exit 2 ;;
   esac
 done
 
@@ -35,7 +35,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-python3 bench/python/server.py --latency-ms 20 --lifetime 1800 >"$out/server.txt" &
+python3 benches/python/server.py --latency-ms 20 --lifetime 1800 >"$out/server.txt" &
 server_pid=$!
 for _ in $(seq 100); do
   grep -q LISTENING "$out/server.txt" 2>/dev/null && break
@@ -49,5 +49,5 @@ cargo bench -p futurepool --bench python_compare --no-run >&2
 echo "running the futurepool side..." >&2
 cargo bench -p futurepool --bench python_compare -- --json --url "$url" "${quick[@]}" >"$out/rust.json"
 echo "running the Python side..." >&2
-python3 bench/python/seeds_bench.py --url "$url" "${quick[@]}" >"$out/python.json"
-python3 bench/python/table.py "$out/python.json" "$out/rust.json" "${markdown[@]}"
+python3 benches/python/seeds_bench.py --url "$url" "${quick[@]}" >"$out/python.json"
+python3 benches/python/table.py "$out/python.json" "$out/rust.json" "${markdown[@]}"

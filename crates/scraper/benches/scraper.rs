@@ -2,12 +2,13 @@
 //! 1,000 pages that each take 20 ms to answer, at concurrency 50 (per host
 //! 50), from a local server this bench starts on 127.0.0.1.
 //!
-//! `cargo bench --bench scraper -- [--json] [--quick]`
+//! `cargo bench -p futurepool-scraper --bench scraper -- [--json] [--quick]`
 //!
 //! The latency floor is 1,000 / 50 x 20 ms = 0.4 s. Goal: at most about
 //! 1.1 x the floor. A hand-written reqwest loop (`buffer_unordered(50)` over
 //! one shared client) is measured in the same run as a second baseline.
 
+#[path = "../../../benches/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};
