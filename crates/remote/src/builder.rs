@@ -56,7 +56,7 @@ impl RemotePoolBuilder {
         }
     }
 
-    /// The NATS server's URL [`nats://127.0.0.1:4222`].
+    /// The NATS server's URL (default `nats://127.0.0.1:4222`).
     ///
     /// # Examples
     ///
@@ -70,7 +70,7 @@ impl RemotePoolBuilder {
         self
     }
 
-    /// The namespace [`"futurepool"`]: pools and workers see only the tasks of their own
+    /// The namespace (default `"futurepool"`): pools and workers see only the tasks of their own
     /// namespace. 1 to 64 ASCII letters, digits, `-` or `_`.
     ///
     /// # Examples
@@ -86,7 +86,7 @@ impl RemotePoolBuilder {
     }
 
     /// How long a worker may stay silent about a task before the server gives it to another
-    /// worker [30 s]. A running task's worker sends a progress ack three times per `ack_wait`,
+    /// worker (default 30 s). A running task's worker sends a progress ack three times per `ack_wait`,
     /// so this bounds how long a *dead* worker goes unnoticed, not how long a task may run.
     /// It is set on the namespace's shared consumer: the last pool built sets it.
     ///
@@ -103,7 +103,7 @@ impl RemotePoolBuilder {
         self
     }
 
-    /// How many deliveries a task gets [3]: after that many without a result (its worker died,
+    /// How many deliveries a task gets (default 3): after that many without a result (its worker died,
     /// or its isolated process crashed, each time) it resolves to an error with
     /// `is_crashed()`.
     ///

@@ -97,7 +97,7 @@ pub struct WorkerBuilder {
 }
 
 impl WorkerBuilder {
-    /// The NATS server's URL [`nats://127.0.0.1:4222`].
+    /// The NATS server's URL (default `nats://127.0.0.1:4222`).
     ///
     /// # Examples
     ///
@@ -111,7 +111,7 @@ impl WorkerBuilder {
         self
     }
 
-    /// The namespace whose tasks to serve [`"futurepool"`].
+    /// The namespace whose tasks to serve (default `"futurepool"`).
     ///
     /// # Examples
     ///
@@ -125,7 +125,7 @@ impl WorkerBuilder {
         self
     }
 
-    /// The most tasks pulled and running at once [available parallelism].
+    /// The most tasks pulled and running at once (default: the available parallelism).
     ///
     /// # Examples
     ///
@@ -139,7 +139,7 @@ impl WorkerBuilder {
         self
     }
 
-    /// Whether each task runs in a child process [`false`]: a crash then costs one attempt of
+    /// Whether each task runs in a child process (default `false`): a crash then costs one attempt of
     /// one task, not the worker.
     ///
     /// # Examples
