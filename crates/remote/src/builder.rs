@@ -179,6 +179,7 @@ impl RemotePoolBuilder {
         ));
         let headers = Shared::task_headers(&names, &pool_id, self.max_attempts, self.ack_wait);
         Ok(RemotePool::from_shared(Arc::new(Shared {
+            runtime: tokio::runtime::Handle::current(),
             js,
             names,
             task_stream,

@@ -71,7 +71,8 @@ impl RemotePool {
     }
 
     /// Submits `f(arg)`: publishes the task to the namespace's stream and returns its [`Task`]
-    /// at once. Never blocks: when the server is briefly away, publishing is retried with the
+    /// at once. Never blocks, and works from any thread (the publishing runs on the runtime
+    /// the pool was built on): when the server is briefly away, publishing is retried with the
     /// same message id (so the server stores the task once).
     ///
     /// A function missing from the pool's registry, or an argument that does not encode,
@@ -114,7 +115,9 @@ impl RemotePool {
         shared.waiting.insert(id, tx);
         counters.outstanding.fetch_add(1, Ordering::AcqRel);
         counters.unpublished.fetch_add(1, Ordering::AcqRel);
-        tokio::spawn(drive(Arc::clone(shared), f, id, payload, rx, promise));
+        shared
+            .runtime
+            .spawn(drive(Arc::clone(shared), f, id, payload, rx, promise));
         task
     }
 

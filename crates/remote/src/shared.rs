@@ -70,6 +70,8 @@ pub(crate) struct Counters {
 }
 
 pub(crate) struct Shared {
+    /// The runtime the pool was built on: task drivers run there, whichever thread submits.
+    pub(crate) runtime: tokio::runtime::Handle,
     pub(crate) js: Context,
     pub(crate) names: Names,
     pub(crate) task_stream: stream::Stream,

@@ -178,8 +178,18 @@ async fn map_keeps_input_order() {
             .await;
         unordered.sort_unstable();
         assert_eq!(unordered, (0..50u64).map(|i| i * i).collect::<Vec<_>>());
+        // From a thread outside the runtime, with `blocking_wait`.
+        let handle = pool.clone();
+        let from_thread = tokio::task::spawn_blocking(move || {
+            std::thread::spawn(move || handle.submit(SQUARE, 7).blocking_wait())
+                .join()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        assert_eq!(from_thread.unwrap(), 49);
         pool.shutdown().await;
-        assert_eq!(pool.stats().completed, 250);
+        assert_eq!(pool.stats().completed, 251);
     })
     .await;
 }
