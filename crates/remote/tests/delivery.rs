@@ -193,3 +193,30 @@ async fn map_keeps_input_order() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_now_cancels_the_waiting_tasks_and_removes_their_messages() {
+    watchdog(60, async {
+        let server = Server::start();
+        let pool = RemotePool::builder(registry())
+            .url(&server.url)
+            .namespace("now")
+            .build()
+            .await
+            .unwrap();
+        let tasks: Vec<_> = (0..4u64).map(|i| pool.submit(SQUARE, i)).collect();
+        pool.flush().await;
+        assert_eq!(consumer_info(&server.url, "now").await.num_pending, 4);
+        pool.shutdown_now().await;
+        assert!(pool.is_shutdown());
+        for task in tasks {
+            assert!(task.await.unwrap_err().is_cancelled());
+        }
+        let stats = pool.stats();
+        assert_eq!((stats.cancelled, stats.queued), (4, 0));
+        assert_eq!(consumer_info(&server.url, "now").await.num_pending, 0);
+        assert!(pool.submit(SQUARE, 1).await.unwrap_err().is_shutdown());
+        assert_eq!(pool.stats().rejected, 1);
+    })
+    .await;
+}
