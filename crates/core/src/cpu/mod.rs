@@ -15,9 +15,9 @@ use std::task::{Context, Poll};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::TrySubmitError;
-use crate::pool::{Builder, Owner, PoolCore, Runner, StartHook, WorkerSlot, thread_waker};
+use crate::pool::{Builder, Owner, PoolCore, Runner, StartHook, WorkerSlot};
 use crate::stats::PoolStats;
-use crate::sync::{Mutex, lock};
+use crate::sync::{Mutex, lock, thread_waker};
 use crate::task::{Body, Job, Task};
 
 /// A pool of dedicated threads for CPU-bound closures: Python's `ProcessPoolExecutor`, with
