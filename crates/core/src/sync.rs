@@ -48,3 +48,18 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub(crate) fn drop_quietly<V>(value: V) {
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(value)));
 }
+
+/// A waker that unparks `thread`: how a thread waits on a future or in the work queue
+/// (`Task::blocking_wait`, `CpuPool` threads).
+pub(crate) fn thread_waker(thread: std::thread::Thread) -> std::task::Waker {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    std::task::Waker::from(std::sync::Arc::new(Unpark(thread)))
+}

@@ -2,8 +2,11 @@
 //! result's `Drop`, a cancelled future's `Drop`, a cancelled closure's captures — cost at most
 //! that task: never a worker, a permit or a later task.
 
+mod common;
+
 use std::sync::mpsc;
 
+use common::held_cpu_pool;
 use futurepool_core::{AsyncPool, BlockingPool, CpuPool, Task};
 use futurepool_test_support::{Gate, Watchdog};
 
@@ -122,17 +125,7 @@ fn a_cancelled_future_that_panics_in_drop_costs_no_async_worker() {
 #[test]
 fn cancelling_a_queued_closure_whose_captures_panic_in_drop_costs_nothing_else() {
     let _watchdog = Watchdog::new("cancelled closure captures", 30);
-    let pool = CpuPool::builder().max_workers(1).build().unwrap();
-    let gate = Gate::new();
-    let (started_tx, started) = mpsc::channel();
-    let held = {
-        let gate = gate.clone();
-        pool.submit(move || {
-            started_tx.send(()).unwrap();
-            gate.wait();
-        })
-    };
-    started.recv().unwrap();
+    let (pool, gate, held) = held_cpu_pool(None);
     let (dropped_tx, dropped) = mpsc::channel();
     let bomb = PanicOnDrop(dropped_tx.clone());
     let queued = pool.submit(move || drop(bomb));

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futurepool_core::{AsyncPool, BuildError, CpuPool};
+use futurepool_core::{AsyncPool, BuildError};
 use futurepool_worker::Registry;
 use tokio::runtime::Handle;
 
@@ -81,7 +81,7 @@ impl ProcessPoolBuilder {
     }
 
     /// After answering this many tasks a worker process is replaced by a fresh one (Python's
-    /// `max_tasks_per_child`); default: never. Zero counts as one.
+    /// `max_tasks_per_child`); default: never. Zero is refused by [`build`](Self::build).
     ///
     /// # Examples
     ///
@@ -119,7 +119,8 @@ impl ProcessPoolBuilder {
     }
 
     /// The worker program; default: the current executable. Its `main` must call
-    /// `main_if_worker` with a registry holding the functions the pool submits.
+    /// `main_if_worker` with a registry holding the functions the pool submits. A program that
+    /// does not exist is a build error.
     ///
     /// # Examples
     ///
@@ -127,8 +128,11 @@ impl ProcessPoolBuilder {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
     /// use futurepool_process::ProcessPool;
-    /// let pool = ProcessPool::builder(Default::default()).program("/usr/local/bin/my-worker").build();
+    /// let me = std::env::current_exe().unwrap();
+    /// let pool = ProcessPool::builder(Default::default()).program(me).build();
     /// assert!(pool.is_ok()); // workers start when tasks need them
+    /// let missing = ProcessPool::builder(Default::default()).program("/no/such/worker").build();
+    /// assert!(missing.unwrap_err().to_string().starts_with("worker program /no/such/worker"));
     /// # }
     /// ```
     pub fn program(mut self, path: impl Into<PathBuf>) -> Self {
@@ -212,10 +216,11 @@ impl ProcessPoolBuilder {
     ///
     /// # Errors
     ///
-    /// A [`BuildError`] when `max_workers` is zero, or outside a Tokio runtime (and no
-    /// `handle`). Problems with the worker program (it cannot be found or started, it never
-    /// connects, this process is itself a worker that did not call `main_if_worker` first)
-    /// show when workers start: the tasks fail with `is_crashed()` saying the pool is broken.
+    /// A [`BuildError`] when `max_workers` or `max_tasks_per_child` is zero, outside a Tokio
+    /// runtime (and no `handle`), or when the `program` given does not exist. Other problems
+    /// with the worker program (it cannot be started, it never connects, it does not call
+    /// `main_if_worker` first) show when workers start: the tasks fail with `is_crashed()`
+    /// saying the pool is broken.
     ///
     /// # Examples
     ///
@@ -230,9 +235,25 @@ impl ProcessPoolBuilder {
             std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
         });
         if max_workers == 0 {
-            // Every pool's error (and message) for a zero size; `BuildError` is made by the
-            // core's builders only.
-            drop(CpuPool::builder().max_workers(0).build()?);
+            return Err(BuildError::new("max_workers must be at least 1, got 0"));
+        }
+        if self.max_tasks_per_child == Some(0) {
+            return Err(BuildError::new(
+                "max_tasks_per_child must be at least 1, got 0",
+            ));
+        }
+        if self.handle.is_none() && Handle::try_current().is_err() {
+            return Err(BuildError::new(
+                "ProcessPool must be built inside a Tokio runtime, or given one with `.handle(..)`",
+            ));
+        }
+        if let Some(path) = &self.program {
+            if let Err(e) = std::fs::metadata(path) {
+                return Err(BuildError::new(format!(
+                    "worker program {}: {e}",
+                    path.display()
+                )));
+            }
         }
         let name = self.name.unwrap_or_else(|| "process".to_owned());
         // Room for a call running in each worker and the calls sent behind it (`conn.rs`).
@@ -255,7 +276,7 @@ impl ProcessPoolBuilder {
                 args: self.args,
             },
             max_workers,
-            max_tasks_per_child: self.max_tasks_per_child.map(|n| n.max(1)),
+            max_tasks_per_child: self.max_tasks_per_child,
             task_timeout: self.task_timeout,
         };
         Ok(ProcessPool::from_parts(

@@ -255,11 +255,12 @@ async fn a_program_that_never_serves_breaks_the_pool_clearly_instead_of_looping(
         let missing = ProcessPool::builder(parent_registry())
             .program("/nonexistent/worker")
             .build()
-            .unwrap();
-        let err = missing.submit(SQUARE, 1).await.unwrap_err();
+            .unwrap_err();
         assert!(
-            err.to_string().contains("cannot start /nonexistent/worker"),
-            "{err}"
+            missing
+                .to_string()
+                .starts_with("worker program /nonexistent/worker: "),
+            "{missing}"
         );
     })
     .await;
@@ -286,7 +287,20 @@ async fn zero_workers_is_a_build_error() {
 #[test]
 fn building_outside_a_runtime_is_an_error() {
     let err = ProcessPool::builder(Registry::new()).build().unwrap_err();
-    assert!(err.to_string().contains("Tokio runtime"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("ProcessPool must be built inside a Tokio runtime"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn zero_tasks_per_child_is_a_build_error() {
+    let err = builder(1).max_tasks_per_child(0).build().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "max_tasks_per_child must be at least 1, got 0"
+    );
 }
 
 #[test]

@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use builder::Builder;
 pub(crate) use builder::{Config, StartHook};
-pub(crate) use worker::{WorkerSlot, thread_waker};
+pub(crate) use worker::WorkerSlot;
 
 use crate::error::{TaskError, TrySubmitError};
 use crate::lifecycle::Lifecycle;

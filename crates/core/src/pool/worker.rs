@@ -1,8 +1,7 @@
 //! [`WorkerSlot`]: a worker's place in its pool's worker count, given back on every path.
 
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::Thread;
+use std::task::{Context, Poll};
 
 use super::{PoolCore, Runner};
 use crate::task::Job;
@@ -84,18 +83,4 @@ impl<R: Runner> Drop for WorkerSlot<R> {
         self.core.kill();
         self.core.worker_left();
     }
-}
-
-/// A waker that unparks `thread`: how a `CpuPool` thread parks in the work queue.
-pub(crate) fn thread_waker(thread: Thread) -> Waker {
-    struct Unpark(Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-        fn wake_by_ref(self: &Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    Waker::from(Arc::new(Unpark(thread)))
 }

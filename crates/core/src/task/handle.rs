@@ -4,13 +4,13 @@ use std::fmt;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::Thread;
+use std::task::{Context, Poll};
 
 use super::cell::TaskCell;
 use super::id::TaskId;
 use super::state::Stage;
 use crate::error::TaskError;
+use crate::sync::thread_waker;
 
 /// A handle to the outcome of one submitted closure or future: futurepool's `Future`.
 ///
@@ -214,16 +214,7 @@ impl<T> Task<T> {
     /// ```
     pub fn blocking_wait(mut self) -> Result<T, TaskError> {
         refuse_on_runtime_thread();
-        struct Unpark(Thread);
-        impl Wake for Unpark {
-            fn wake(self: Arc<Self>) {
-                self.0.unpark();
-            }
-            fn wake_by_ref(self: &Arc<Self>) {
-                self.0.unpark();
-            }
-        }
-        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        let waker = thread_waker(std::thread::current());
         let mut cx = Context::from_waker(&waker);
         loop {
             if let Poll::Ready(result) = Pin::new(&mut self).poll(&mut cx) {
