@@ -92,16 +92,16 @@ impl Runner for Cpu {
 /// A thread's life: the start hook, then jobs, parking while there are none, until the pool
 /// is drained or killed.
 fn work(mut slot: WorkerSlot<Cpu>, first: Option<Job>, hook: Option<StartHook>) {
-    if let Some(hook) = hook {
-        if catch_unwind(AssertUnwindSafe(|| hook())).is_err() {
-            tracing::error!(
-                pool = slot.core().name(),
-                "on_thread_start panicked; the pool shuts down and cancels its queued tasks"
-            );
-            // Dropping the slot of a worker that did not leave shuts the pool down.
-            drop(first);
-            return;
-        }
+    if let Some(hook) = hook
+        && catch_unwind(AssertUnwindSafe(|| hook())).is_err()
+    {
+        tracing::error!(
+            pool = slot.core().name(),
+            "on_thread_start panicked; the pool shuts down and cancels its queued tasks"
+        );
+        // Dropping the slot of a worker that did not leave shuts the pool down.
+        drop(first);
+        return;
     }
     if let Some(job) = first {
         slot.core().run_sync(job);
