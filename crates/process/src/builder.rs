@@ -247,13 +247,13 @@ impl ProcessPoolBuilder {
                 "ProcessPool must be built inside a Tokio runtime, or given one with `.handle(..)`",
             ));
         }
-        if let Some(path) = &self.program {
-            if let Err(e) = std::fs::metadata(path) {
-                return Err(BuildError::new(format!(
-                    "worker program {}: {e}",
-                    path.display()
-                )));
-            }
+        if let Some(path) = &self.program
+            && let Err(e) = std::fs::metadata(path)
+        {
+            return Err(BuildError::new(format!(
+                "worker program {}: {e}",
+                path.display()
+            )));
         }
         let name = self.name.unwrap_or_else(|| "process".to_owned());
         // Room for a call running in each worker and the calls sent behind it (`conn.rs`).

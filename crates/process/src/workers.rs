@@ -113,10 +113,10 @@ impl Workers {
                 return Ok(conn);
             }
             if let Ok(place) = self.places.clone().try_acquire_owned() {
-                if let Some(conn) = self.start(place).await? {
-                    if conn.try_reserve(false, function, call_len, &self.roster) {
-                        return Ok(conn);
-                    }
+                if let Some(conn) = self.start(place).await?
+                    && conn.try_reserve(false, function, call_len, &self.roster)
+                {
+                    return Ok(conn);
                 }
                 continue;
             }

@@ -32,7 +32,7 @@ const FAULTS: [&str; 8] = [
 
 /// The path of URL number `i`: every tenth is a fault, the kinds taking turns.
 fn path_of(i: usize) -> String {
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         format!("/{}/{i}", FAULTS[(i / 10) % FAULTS.len()])
     } else {
         format!("/ok/{i}")
