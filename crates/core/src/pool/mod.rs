@@ -123,11 +123,10 @@ impl<R: Runner> PoolCore<R> {
 
     /// Takes a place in the bounded queue without waiting.
     fn reserve_now(&self) -> Result<Option<OwnedSemaphorePermit>, Refusal> {
-        if self.lifecycle.is_closed() {
-            return Err(Refusal::Shutdown);
-        }
         match &self.room {
+            // `accept` refuses a closed pool; no read of the busy lifecycle word here.
             None => Ok(None),
+            Some(_) if self.lifecycle.is_closed() => Err(Refusal::Shutdown),
             Some(room) => match Arc::clone(room).try_acquire_owned() {
                 Ok(permit) => Ok(Some(permit)),
                 Err(TryAcquireError::NoPermits) => Err(Refusal::Full),

@@ -258,10 +258,6 @@ impl<T> TaskCell<T> {
             .is_some()
     }
 
-    fn take_body(&self) -> Body<T> {
-        std::mem::replace(&mut lock(&self.work).body, Body::Running)
-    }
-
     /// Puts a body back: the rest of a future, or an empty box (see the module docs).
     fn put_back(&self, body: Body<T>) {
         lock(&self.work).body = body;
@@ -284,31 +280,38 @@ impl<T> TaskCell<T> {
             }
         }
         let _entered = self.span.enter();
-        match self.take_body() {
-            Body::Closure(mut f) => {
-                let outcome = catch_unwind(AssertUnwindSafe(&mut f));
-                self.put_back(Body::Closure(f));
-                match outcome {
-                    // A cooperative closure told to stop delivers no value: it may be partial.
-                    Ok(Some(value))
-                        if self
-                            .token
-                            .as_ref()
-                            .is_some_and(CancellationToken::is_cancelled) =>
-                    {
-                        self.cancel(true);
-                        drop_quietly(value);
-                    }
-                    Ok(Some(value)) => {
-                        self.finish(Ok(value));
-                    }
-                    Ok(None) => {}
-                    Err(panic) => {
-                        self.finish(Err(TaskError::from_panic(panic)));
-                    }
+        let mut work = lock(&self.work);
+        if let Body::Closure(f) = &mut work.body {
+            // Called under the work lock, which nobody else takes now: a running task's work
+            // is touched only by `cancel` from QUEUED and by the holder of its job, this
+            // worker. One lock per task instead of taking the box out and putting it back.
+            let outcome = catch_unwind(AssertUnwindSafe(f));
+            drop(work);
+            match outcome {
+                // A cooperative closure told to stop delivers no value: it may be partial.
+                Ok(Some(value))
+                    if self
+                        .token
+                        .as_ref()
+                        .is_some_and(CancellationToken::is_cancelled) =>
+                {
+                    self.cancel(true);
+                    drop_quietly(value);
                 }
-                Poll::Ready(())
+                Ok(Some(value)) => {
+                    self.finish(Ok(value));
+                }
+                Ok(None) => {}
+                Err(panic) => {
+                    self.finish(Err(TaskError::from_panic(panic)));
+                }
             }
+            return Poll::Ready(());
+        }
+        let body = std::mem::replace(&mut work.body, Body::Running);
+        drop(work);
+        match body {
+            Body::Closure(_) => unreachable!("ran above"),
             Body::Future(mut fut) => {
                 self.completion.register_runner(cx.waker());
                 if self.completion.is_cancelled() {
