@@ -177,6 +177,9 @@ impl<R: Runner> PoolCore<R> {
         unsubmitted: F,
         body: impl FnOnce(F) -> Body<T>,
     ) -> Result<Task<T>, TrySubmitError<F>> {
+        if self.lifecycle.is_closed() {
+            return Err(TrySubmitError::Shutdown(unsubmitted));
+        }
         match self.reserve_now() {
             Ok(permit) => Ok(self.accept(body(unsubmitted), None, permit)),
             Err(Refusal::Full) => Err(TrySubmitError::Full(unsubmitted)),
