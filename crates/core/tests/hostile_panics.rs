@@ -7,7 +7,7 @@ mod common;
 use std::sync::mpsc;
 
 use common::held_cpu_pool;
-use futurepool_core::{AsyncPool, BlockingPool, CpuPool, Task};
+use futurepool_core::{AsyncPool, BlockingPool, CpuPool, PoolStats, Task};
 use futurepool_test_support::{Gate, Watchdog};
 
 /// Reports on a channel, then panics, when dropped.
@@ -20,30 +20,40 @@ impl Drop for PanicOnDrop {
     }
 }
 
-/// Submits, on a one-worker pool, a task whose result panics when dropped, detaches it while
-/// it runs, and checks that a later task still runs and the stats settle.
-fn detached_panicking_result(submit: impl Fn(Gate, mpsc::Sender<()>) -> Task<PanicOnDrop>) {
-    let gate = Gate::new();
-    let (dropped_tx, dropped) = mpsc::channel();
-    let task = submit(gate.clone(), dropped_tx);
-    drop(task); // detached: the worker drops the result
-    gate.open();
-    dropped.recv().unwrap();
+/// Three times on a one-worker pool: submits a task whose result panics when dropped and
+/// detaches it while it runs (so the worker drops the result); then checks that a later task
+/// still runs and the stats settle.
+fn detached_panicking_results(
+    submit: impl Fn(Gate, mpsc::Sender<()>) -> Task<PanicOnDrop>,
+    later: impl FnOnce() -> Task<u32>,
+    stats: impl Fn() -> PoolStats,
+) {
+    for _ in 0..3 {
+        let gate = Gate::new();
+        let (dropped_tx, dropped) = mpsc::channel();
+        drop(submit(gate.clone(), dropped_tx));
+        gate.open();
+        dropped.recv().unwrap();
+    }
+    assert_eq!(later().blocking_wait().unwrap(), 7);
+    let stats = stats();
+    assert_eq!((stats.queued, stats.running, stats.completed), (0, 0, 4));
 }
 
 #[test]
 fn a_detached_result_that_panics_in_drop_costs_no_cpu_worker() {
     let _watchdog = Watchdog::new("cpu detached result", 30);
     let pool = CpuPool::builder().max_workers(1).build().unwrap();
-    detached_panicking_result(|gate, tx| {
-        pool.submit(move || {
-            gate.wait();
-            PanicOnDrop(tx)
-        })
-    });
-    assert_eq!(pool.submit(|| 7).blocking_wait().unwrap(), 7);
-    let stats = pool.stats();
-    assert_eq!((stats.queued, stats.running, stats.completed), (0, 0, 2));
+    detached_panicking_results(
+        |gate, tx| {
+            pool.submit(move || {
+                gate.wait();
+                PanicOnDrop(tx)
+            })
+        },
+        || pool.submit(|| 7),
+        || pool.stats(),
+    );
 }
 
 #[test]
@@ -55,17 +65,16 @@ fn a_detached_result_that_panics_in_drop_costs_no_blocking_worker() {
         .handle(runtime.handle().clone())
         .build()
         .unwrap();
-    for _ in 0..3 {
-        detached_panicking_result(|gate, tx| {
+    detached_panicking_results(
+        |gate, tx| {
             pool.submit(move || {
                 gate.wait();
                 PanicOnDrop(tx)
             })
-        });
-    }
-    assert_eq!(pool.submit(|| 7).blocking_wait().unwrap(), 7);
-    let stats = pool.stats();
-    assert_eq!((stats.queued, stats.running, stats.completed), (0, 0, 4));
+        },
+        || pool.submit(|| 7),
+        || pool.stats(),
+    );
 }
 
 #[test]
@@ -77,8 +86,8 @@ fn a_detached_result_that_panics_in_drop_costs_no_async_worker() {
         .handle(runtime.handle().clone())
         .build()
         .unwrap();
-    for _ in 0..3 {
-        detached_panicking_result(|gate, tx| {
+    detached_panicking_results(
+        |gate, tx| {
             let (open_tx, open) = tokio::sync::oneshot::channel::<()>();
             std::thread::spawn(move || {
                 gate.wait();
@@ -88,11 +97,10 @@ fn a_detached_result_that_panics_in_drop_costs_no_async_worker() {
                 let _ = open.await;
                 PanicOnDrop(tx)
             })
-        });
-    }
-    assert_eq!(pool.submit(async { 7 }).blocking_wait().unwrap(), 7);
-    let stats = pool.stats();
-    assert_eq!((stats.queued, stats.running, stats.completed), (0, 0, 4));
+        },
+        || pool.submit(async { 7 }),
+        || pool.stats(),
+    );
 }
 
 #[test]

@@ -7,6 +7,12 @@ use std::sync::mpsc;
 use futurepool_core::{AsyncPool, BlockingPool, Task};
 use futurepool_test_support::{Gate, Watchdog};
 
+/// A task submitted after its pool's runtime went: resolved without running.
+fn assert_refused<T: std::fmt::Debug>(task: Task<T>) {
+    let err = task.blocking_wait().unwrap_err();
+    assert!(err.is_shutdown() || err.is_cancelled(), "{err}");
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -46,8 +52,7 @@ fn async_pool_tasks_queued_and_running_resolve_when_the_runtime_shuts_down() {
     }
     // The pool handle is still alive: later submits resolve at once.
     for _ in 0..5 {
-        let err = pool.submit(async { 1 }).blocking_wait().unwrap_err();
-        assert!(err.is_shutdown() || err.is_cancelled(), "{err}");
+        assert_refused(pool.submit(async { 1 }));
     }
     assert!(pool.is_shutdown());
     let stats = pool.stats();
@@ -69,8 +74,7 @@ fn async_pool_submits_after_an_idle_runtime_shut_down_resolve_at_once() {
     }
     drop(runtime);
     for _ in 0..10 {
-        let err = pool.submit(async { 1 }).blocking_wait().unwrap_err();
-        assert!(err.is_shutdown() || err.is_cancelled(), "{err}");
+        assert_refused(pool.submit(async { 1 }));
     }
 }
 
@@ -87,8 +91,7 @@ fn blocking_pool_submits_after_the_runtime_shut_down_resolve_at_once() {
     drop(runtime);
     // More submits than workers: none may wait for a worker that can never start.
     for _ in 0..6 {
-        let err = pool.submit(|| 1).blocking_wait().unwrap_err();
-        assert!(err.is_shutdown() || err.is_cancelled(), "{err}");
+        assert_refused(pool.submit(|| 1));
     }
     let stats = pool.stats();
     assert_eq!((stats.queued, stats.running), (0, 0));
