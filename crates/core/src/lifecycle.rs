@@ -33,6 +33,16 @@ const CLOSED: usize = 1;
 const KILLED: usize = 2;
 const ONE_TASK: usize = 4;
 
+/// What [`Lifecycle::accept`] decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Accept {
+    Accepted,
+    /// The pool is closed. `drained`: this call made the word drained, and must report it.
+    Refused {
+        drained: bool,
+    },
+}
+
 /// A pool's acceptance state and its count of unfinished accepted tasks.
 #[derive(Debug, Default)]
 pub(crate) struct Lifecycle {
@@ -44,18 +54,20 @@ impl Lifecycle {
         Self::default()
     }
 
-    /// Counts one more accepted task, unless the pool is closed (then `false`).
-    pub(crate) fn accept(&self) -> bool {
+    /// Counts one more accepted task, unless the pool is closed.
+    pub(crate) fn accept(&self) -> Accept {
         // Relaxed: the decision rests only on this word's modification order (invariant 1);
         // the task's job reaches workers through the queue, which orders it on its own.
         let before = self.word.fetch_add(ONE_TASK, Ordering::Relaxed);
         if before & CLOSED != 0 {
             // Refused: take the increment back, reporting a drain like any end (invariant 3):
-            // the last accepted task may have ended while this increment was in the count.
-            self.end();
-            return false;
+            // the last accepted task may have ended while this increment was in the count,
+            // and then nobody but this call sees the word drained.
+            return Accept::Refused {
+                drained: self.end(),
+            };
         }
-        true
+        Accept::Accepted
     }
 
     /// Counts an accepted task as ended; `true` if this drained the pool.
@@ -118,10 +130,15 @@ mod tests {
     #[test]
     fn accepts_until_closed_and_drains_once() {
         let life = Lifecycle::new();
-        assert!(life.accept() && life.accept());
+        assert_eq!(life.accept(), Accept::Accepted);
+        assert_eq!(life.accept(), Accept::Accepted);
         assert_eq!(life.unfinished(), 2);
         assert!(!life.close(), "two tasks are still unfinished");
-        assert!(!life.accept(), "closed: refused");
+        assert_eq!(
+            life.accept(),
+            Accept::Refused { drained: false },
+            "closed: refused"
+        );
         assert_eq!(life.unfinished(), 2);
         assert!(!life.end());
         assert!(!life.is_drained());
@@ -143,7 +160,7 @@ mod tests {
     fn a_refused_accept_leaves_the_pool_drained() {
         let life = Lifecycle::new();
         assert!(life.kill());
-        assert!(!life.accept());
+        assert!(matches!(life.accept(), Accept::Refused { .. }));
         assert!(life.is_drained() && life.is_killed());
         assert_eq!(life.unfinished(), 0);
     }

@@ -21,7 +21,7 @@ pub(crate) use builder::{Config, StartHook};
 pub(crate) use worker::WorkerSlot;
 
 use crate::error::{TaskError, TrySubmitError};
-use crate::lifecycle::Lifecycle;
+use crate::lifecycle::{Accept, Lifecycle};
 use crate::queue::{Push, WorkQueue};
 use crate::stats::{Counters, Event, PoolStats};
 use crate::sync::{Ordering, fence};
@@ -202,8 +202,11 @@ impl<R: Runner> PoolCore<R> {
         token: Option<CancellationToken>,
         permit: Option<OwnedSemaphorePermit>,
     ) -> Task<T> {
-        if !self.lifecycle.accept() {
+        if let Accept::Refused { drained } = self.lifecycle.accept() {
             drop(permit);
+            if drained {
+                self.on_drained();
+            }
             return self.refused(Refusal::Shutdown);
         }
         self.counters.record(Event::Submitted);
