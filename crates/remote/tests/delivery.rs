@@ -6,7 +6,9 @@ mod common;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use common::{BOOM, SLOW_SQUARE, SQUARE, Server, WorkerProcess, marker, registry, runs, watchdog};
+use common::{
+    BOOM, SLOW_SQUARE, SQUARE, Server, WorkerProcess, marker, pool_in, registry, runs, watchdog,
+};
 use futurepool_remote::RemotePool;
 use futurepool_stream::as_completed;
 use futures::StreamExt;
@@ -71,12 +73,7 @@ async fn a_worker_killed_mid_task_loses_nothing() {
 async fn tasks_stored_before_a_server_restart_are_not_lost() {
     watchdog(60, async {
         let mut server = Server::start();
-        let pool = RemotePool::builder(registry())
-            .url(&server.url)
-            .namespace("restart")
-            .build()
-            .await
-            .unwrap();
+        let pool = pool_in(&server, "restart").await;
         let tasks: Vec<_> = (0..10u64).map(|i| pool.submit(SQUARE, i)).collect();
         pool.flush().await;
         server.restart();
@@ -95,12 +92,7 @@ async fn tasks_stored_before_a_server_restart_are_not_lost() {
 async fn tasks_submitted_with_no_worker_up_wait_for_one() {
     watchdog(60, async {
         let server = Server::start();
-        let pool = RemotePool::builder(registry())
-            .url(&server.url)
-            .namespace("waiting")
-            .build()
-            .await
-            .unwrap();
+        let pool = pool_in(&server, "waiting").await;
         let tasks: Vec<_> = (0..5u64).map(|i| pool.submit(SQUARE, i + 1)).collect();
         pool.flush().await;
         assert!(tasks.iter().all(|t| !t.is_finished()));
@@ -121,12 +113,7 @@ async fn tasks_submitted_with_no_worker_up_wait_for_one() {
 async fn a_cancelled_queued_task_never_runs() {
     watchdog(60, async {
         let server = Server::start();
-        let pool = RemotePool::builder(registry())
-            .url(&server.url)
-            .namespace("cancel")
-            .build()
-            .await
-            .unwrap();
+        let pool = pool_in(&server, "cancel").await;
         let path = marker("cancelled");
         let task = pool.submit(BOOM, path.display().to_string());
         pool.flush().await;
@@ -137,12 +124,7 @@ async fn a_cancelled_queued_task_never_runs() {
         assert_eq!(pool.stats().cancelled, 1);
         assert_eq!(consumer_info(&server.url, "cancel").await.num_pending, 0);
         let _worker = WorkerProcess::start(&server.url, "cancel", 1, false);
-        let pool = RemotePool::builder(registry())
-            .url(&server.url)
-            .namespace("cancel")
-            .build()
-            .await
-            .unwrap();
+        let pool = pool_in(&server, "cancel").await;
         assert_eq!(pool.submit(SQUARE, 5).await.unwrap(), 25);
         assert_eq!(runs(&path), 0, "the cancelled task ran");
         pool.shutdown().await;
@@ -159,12 +141,7 @@ async fn map_keeps_input_order() {
             WorkerProcess::start(&server.url, "map", 4, false),
             WorkerProcess::start(&server.url, "map", 4, false),
         ];
-        let pool = RemotePool::builder(registry())
-            .url(&server.url)
-            .namespace("map")
-            .build()
-            .await
-            .unwrap();
+        let pool = pool_in(&server, "map").await;
         let out: Vec<u64> = pool
             .map(SQUARE, 0..200u64)
             .map(Result::unwrap)
@@ -198,12 +175,7 @@ async fn map_keeps_input_order() {
 async fn shutdown_now_cancels_the_waiting_tasks_and_removes_their_messages() {
     watchdog(60, async {
         let server = Server::start();
-        let pool = RemotePool::builder(registry())
-            .url(&server.url)
-            .namespace("now")
-            .build()
-            .await
-            .unwrap();
+        let pool = pool_in(&server, "now").await;
         let tasks: Vec<_> = (0..4u64).map(|i| pool.submit(SQUARE, i)).collect();
         pool.flush().await;
         assert_eq!(consumer_info(&server.url, "now").await.num_pending, 4);

@@ -6,7 +6,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    ABORT_NOW, BOOM, SQUARE, Server, WHOAMI, WorkerProcess, marker, registry, runs, watchdog,
+    ABORT_NOW, BOOM, SQUARE, Server, WHOAMI, WorkerProcess, marker, pool_in, registry, runs,
+    watchdog,
 };
 use futurepool_remote::{RemotePool, Worker};
 
@@ -149,18 +150,8 @@ async fn two_namespaces_on_one_server_do_not_see_each_others_tasks() {
             WorkerProcess::start(&server.url, "alpha", 2, false),
             WorkerProcess::start(&server.url, "beta", 2, false),
         ];
-        let alpha = RemotePool::builder(registry())
-            .url(&server.url)
-            .namespace("alpha")
-            .build()
-            .await
-            .unwrap();
-        let beta = RemotePool::builder(registry())
-            .url(&server.url)
-            .namespace("beta")
-            .build()
-            .await
-            .unwrap();
+        let alpha = pool_in(&server, "alpha").await;
+        let beta = pool_in(&server, "beta").await;
         let a: Vec<_> = (0..20).map(|_| alpha.submit(WHOAMI, ())).collect();
         let b: Vec<_> = (0..20).map(|_| beta.submit(WHOAMI, ())).collect();
         for task in a {

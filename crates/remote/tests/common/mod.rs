@@ -203,6 +203,16 @@ impl Drop for WorkerProcess {
 }
 
 /// Runs `test` under a watchdog: a test that hangs fails after `secs` seconds.
+/// A pool on `server` in `namespace`, with the default settings.
+pub async fn pool_in(server: &Server, namespace: &str) -> futurepool_remote::RemotePool {
+    futurepool_remote::RemotePool::builder(registry())
+        .url(&server.url)
+        .namespace(namespace)
+        .build()
+        .await
+        .unwrap()
+}
+
 pub async fn watchdog<F: std::future::Future<Output = ()>>(secs: u64, test: F) {
     if tokio::time::timeout(Duration::from_secs(secs), test)
         .await
