@@ -17,7 +17,7 @@
 #          (default threads, unlimited depth), and checks both found the same
 #          HTML pages;
 #   parse  the fetch and the crawl again with all HTML scanned on the runtime
-#          (by default, bodies over 16 KB are scanned on the CpuPool, chunk by
+#          (by default, bodies over 256 KB are scanned on the CpuPool, chunk by
 #          chunk as they arrive);
 #   memory the peak RSS of a 20,000-URL fetch.
 #
@@ -97,7 +97,9 @@ curl -sf -o /dev/null "$base/index.html" || { echo "nginx did not start" >&2; ex
 pages=$(wc -l <"$work/pages.txt")
 for i in $(seq "$copies"); do sed "s#^#$base/#; s#\$#?copy=$i#" "$work/pages.txt"; done >"$work/urls.txt"
 urls=$(wc -l <"$work/urls.txt")
-for i in $(seq 38); do sed "s#^#$base/#; s#\$#?m=$i#" "$work/pages.txt"; done | head -20000 >"$work/urls-20k.txt"
+# (written whole, then cut: `head` closing a pipe would end the script under pipefail)
+for i in $(seq 38); do sed "s#^#$base/#; s#\$#?m=$i#" "$work/pages.txt"; done >"$work/urls-38x.txt"
+head -20000 "$work/urls-38x.txt" >"$work/urls-20k.txt"
 awk '{print "url = \"" $0 "\"\noutput = \"/dev/null\""}' "$work/urls.txt" >"$work/curl.cfg"
 
 # measure NAME COMMAND...: appends "NAME wall user sys maxrss_kb" to $work/times

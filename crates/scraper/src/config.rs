@@ -58,8 +58,9 @@ pub struct Config {
     pub ignore_robots: bool,
     /// HTML bodies larger than this (by `Content-Length`; a body without one counts as large) are
     /// scanned on the run's `CpuPool`, each chunk a task as it arrives; smaller ones on the
-    /// runtime, where a hand-off would cost more than the scan. Default 16 KiB; `usize::MAX`
-    /// keeps all scanning on the runtime.
+    /// runtime, where a hand-off would cost more than the scan (a typical 100 KB page takes
+    /// about 0.25 ms, chunk by chunk). Default 256 KiB; `usize::MAX` keeps all scanning on the
+    /// runtime.
     pub offload_parse_bytes: usize,
 }
 
@@ -80,7 +81,7 @@ impl Default for Config {
             depth: 2,
             max_pages: 1000,
             ignore_robots: false,
-            offload_parse_bytes: 16 * 1024,
+            offload_parse_bytes: 256 * 1024,
         }
     }
 }

@@ -156,3 +156,36 @@ async fn huge_page_over_the_cap_keeps_what_was_read() {
     );
     assert_eq!(row.links, Some(100));
 }
+
+#[tokio::test]
+async fn pages_scanned_on_the_cpu_pool_or_the_runtime_give_the_same_rows() {
+    let server = MockServer::start().await;
+    // 300 KB: over the default offload size; a second page under it.
+    let url = serve(&server, "/", huge_page(400, 300), "text/html").await;
+    let small = serve(&server, "/small", huge_page(20, 1), "text/html").await;
+    let scan_with = |offload_parse_bytes| {
+        let (url, small) = (url.clone(), small.clone());
+        async move {
+            let cfg = Config {
+                depth: 0,
+                ignore_robots: true,
+                offload_parse_bytes,
+                ..config()
+            };
+            let (mut rows, _) = crawl_all(cfg, &[url, small]).await;
+            rows.sort_by(|a, b| a.url.cmp(&b.url));
+            rows.into_iter()
+                .map(|row| (row.url, row.title, row.links, row.bytes))
+                .collect::<Vec<_>>()
+        }
+    };
+    let on_pool = scan_with(0).await;
+    assert_eq!(on_pool.len(), 2);
+    assert_eq!(on_pool[0].2, Some(400));
+    assert_eq!(on_pool[1].2, Some(20));
+    assert_eq!(
+        scan_with(Config::default().offload_parse_bytes).await,
+        on_pool
+    );
+    assert_eq!(scan_with(usize::MAX).await, on_pool);
+}

@@ -112,3 +112,26 @@ fn only_the_first_title_counts() {
     let page = scan_in_chunks(b"<title>one</title><svg><title>two</title></svg>", None, 3);
     assert_eq!(page.title.as_deref(), Some("one"));
 }
+
+#[test]
+fn a_self_closing_svg_is_empty_so_a_style_after_it_is_html() {
+    // The standard pops `<svg/>` at once; lol_html enters SVG content there.
+    let page = scan_in_chunks(
+        b"<svg/><style><a href='/in-style'></style><a href='/after'>a</a>",
+        None,
+        3,
+    );
+    let links: Vec<&str> = page.links.iter().map(|u| u.as_str()).collect();
+    assert_eq!(links, ["http://example.com/after"]);
+}
+
+#[test]
+fn an_href_over_a_mebibyte_is_dropped_and_scanning_goes_on() {
+    let mut body = b"<title>big</title><a href='/".to_vec();
+    body.resize(body.len() + (1 << 20) + 1, b'x');
+    body.extend_from_slice(b"'>huge</a><a href='/next'>n</a>");
+    let page = scan_in_chunks(&body, Some("text/html"), 16 * 1024);
+    let links: Vec<&str> = page.links.iter().map(|u| u.as_str()).collect();
+    assert_eq!(links, ["http://example.com/next"]);
+    assert_eq!(page.title.as_deref(), Some("big"));
+}

@@ -1,7 +1,9 @@
 //! Character-set decoding, and `<title>` and `<a href>` extraction with a streaming HTML
 //! tokenizer ([`PageScanner`]).
 
+mod namespaces;
 mod scanner;
+mod tokenizer;
 
 pub use scanner::{Extract, PageScanner};
 

@@ -1,26 +1,15 @@
 //! The streaming page scanner: `<title>`, `<base href>` and `<a href>` taken from an HTML body
-//! chunk by chunk as it arrives, with lol_html's tokenizer and no document tree.
+//! chunk by chunk as it arrives, by the [`tokenizer`](super::tokenizer), with no document tree.
 
 use super::Page;
+use super::tokenizer::{Found, Tokenizer};
 use encoding_rs::{Decoder, Encoding};
-use lol_html::html_content::{EndTag, TextChunk};
-use lol_html::send::{Element, ElementContentHandlers, HtmlRewriter, Settings};
-use lol_html::{AsciiCompatibleEncoding, HandlerResult, MemorySettings, Selector};
 use std::borrow::Cow;
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use url::Url;
 
 /// Bytes looked at for a byte-order mark or a `<meta charset>` before the encoding is chosen.
 const SNIFF_BYTES: usize = 1024;
-
-/// Input handed to the tokenizer at once: a title-only scan checks for the end of the title this
-/// often, so a large chunk (a whole page can arrive in one) is not scanned past it.
-const SLICE_BYTES: usize = 4096;
-
-/// Memory the tokenizer may buffer for one construct split across chunks (a huge tag); past it,
-/// scanning stops and what was found so far is kept.
-const MAX_TOKENIZER_MEMORY: usize = 1 << 20;
 
 /// What a [`PageScanner`] looks for.
 ///
@@ -39,38 +28,16 @@ pub enum Extract {
     TitleAndLinks,
 }
 
-/// What the handlers found so far; shared with them, as lol_html owns its handlers.
-#[derive(Default)]
-struct Found {
-    /// Raw text of the first `<title>`, entities not yet decoded.
-    title: Option<String>,
-    title_closed: bool,
-    /// The first `<base href>`, as written.
-    base: Option<String>,
-    /// `<a href>` values as written, in document order.
-    hrefs: Vec<String>,
-}
-
-type Shared = Arc<Mutex<Found>>;
-
-fn lock(found: &Shared) -> std::sync::MutexGuard<'_, Found> {
-    found.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// The tokenizer; its output (the unchanged page) is not wanted.
-type Tokenizer = HtmlRewriter<'static, fn(&[u8])>;
-
 enum State {
     /// Collecting the first bytes to choose the encoding.
     Sniffing(Vec<u8>),
-    /// Tokenizing; `decoder` transcodes to UTF-8 first when the encoding is not ASCII-compatible
-    /// (UTF-16 by its byte-order mark, ISO-2022-JP).
+    /// Tokenizing bytes of `encoding` (ASCII-compatible); `decoder` transcodes to UTF-8 first
+    /// when the page's encoding is not (UTF-16 by its byte-order mark, ISO-2022-JP).
     Scanning {
-        rewriter: Box<Tokenizer>,
+        tokenizer: Tokenizer,
+        encoding: &'static Encoding,
         decoder: Option<(Decoder, String)>,
     },
-    /// Everything wanted was found, or the tokenizer gave up: the rest of the body is ignored.
-    Done,
 }
 
 /// Scans an HTML body as it streams, without building a tree; [`finish`](PageScanner::finish)
@@ -92,8 +59,9 @@ enum State {
 /// ```
 pub struct PageScanner {
     state: State,
-    found: Shared,
     extract: Extract,
+    /// No more input is wanted: the title is complete and only the title is wanted.
+    done: bool,
     content_charset: Option<&'static Encoding>,
     base: Url,
 }
@@ -107,8 +75,8 @@ impl PageScanner {
             .and_then(|label| Encoding::for_label(label.as_bytes()));
         PageScanner {
             state: State::Sniffing(Vec::new()),
-            found: Shared::default(),
             extract,
+            done: false,
             content_charset,
             base: base.clone(),
         }
@@ -116,8 +84,11 @@ impl PageScanner {
 
     /// Scans the next chunk of the body.
     pub fn feed(&mut self, chunk: &[u8]) {
+        if self.done {
+            return;
+        }
+        let until_title = self.extract == Extract::Title;
         match &mut self.state {
-            State::Done => {}
             // The usual case: the first chunk is long enough to choose the encoding; no copy.
             State::Sniffing(head) if head.is_empty() && chunk.len() >= SNIFF_BYTES => {
                 self.start(chunk);
@@ -129,37 +100,25 @@ impl PageScanner {
                     self.start(&head);
                 }
             }
-            State::Scanning { rewriter, decoder } => {
-                let mut ok = true;
-                let text;
-                let input = match decoder {
-                    None => chunk,
-                    Some((decoder, buf)) => {
-                        buf.clear();
-                        transcode(decoder, buf, chunk, false);
-                        text = std::mem::take(buf);
-                        text.as_bytes()
-                    }
-                };
-                let title_only = self.extract == Extract::Title;
-                let title_done = || title_only && lock(&self.found).title_closed;
-                // Only a title-only scan has a reason to stop inside a chunk.
-                let slice_bytes = if title_only { SLICE_BYTES } else { usize::MAX };
-                for slice in input.chunks(slice_bytes) {
-                    ok = rewriter.write(slice).is_ok();
-                    if !ok || title_done() {
-                        break;
-                    }
-                }
-                if !ok || title_done() {
-                    self.state = State::Done;
-                }
+            State::Scanning {
+                tokenizer,
+                decoder: None,
+                ..
+            } => self.done = tokenizer.feed(chunk, until_title),
+            State::Scanning {
+                tokenizer,
+                decoder: Some((decoder, text)),
+                ..
+            } => {
+                text.clear();
+                transcode(decoder, text, chunk, false);
+                self.done = tokenizer.feed(text.as_bytes(), until_title);
             }
         }
     }
 
     /// True once the scanner wants no more input: the title is complete and only the title is
-    /// wanted, or the page could not be scanned further.
+    /// wanted.
     ///
     /// ```
     /// use futurepool_scraper::html::{Extract, PageScanner};
@@ -171,11 +130,7 @@ impl PageScanner {
     /// assert!(scanner.is_done());
     /// ```
     pub fn is_done(&self) -> bool {
-        matches!(self.state, State::Done) || self.title_done()
-    }
-
-    fn title_done(&self) -> bool {
-        self.extract == Extract::Title && lock(&self.found).title_closed
+        self.done
     }
 
     /// Ends the body and returns what was found: the title (entities decoded, whitespace
@@ -185,21 +140,22 @@ impl PageScanner {
             let head = std::mem::take(head);
             self.start(&head);
         }
-        if let State::Scanning { rewriter, decoder } =
-            std::mem::replace(&mut self.state, State::Done)
+        let State::Scanning {
+            mut tokenizer,
+            encoding,
+            decoder,
+        } = std::mem::replace(&mut self.state, State::Sniffing(Vec::new()))
+        else {
+            unreachable!("started above");
+        };
+        if let Some((mut decoder, mut text)) = decoder
+            && !self.done
         {
-            let mut rewriter = *rewriter;
-            let mut ok = true;
-            if let Some((mut decoder, mut text)) = decoder {
-                transcode(&mut decoder, &mut text, b"", true);
-                ok = rewriter.write(text.as_bytes()).is_ok();
-            }
-            if ok {
-                let _ = rewriter.end();
-            }
+            text.clear();
+            transcode(&mut decoder, &mut text, b"", true);
+            tokenizer.feed(text.as_bytes(), self.extract == Extract::Title);
         }
-        let found = std::mem::take(&mut *lock(&self.found));
-        page_of(found, &self.base)
+        page_of(&tokenizer.into_found(), encoding, &self.base)
     }
 
     /// Chooses the encoding from `head` (the first bytes), sets up the tokenizer and scans `head`.
@@ -213,91 +169,19 @@ impl PageScanner {
                 0,
             ),
         };
-        let (ascii, decoder) = match AsciiCompatibleEncoding::new(encoding) {
-            Some(ascii) => (ascii, None),
-            None => (
-                AsciiCompatibleEncoding::utf_8(),
-                Some((encoding.new_decoder_without_bom_handling(), String::new())),
-            ),
+        let (encoding, decoder) = if encoding.is_ascii_compatible() {
+            (encoding, None)
+        } else {
+            let decoder = encoding.new_decoder_without_bom_handling();
+            (encoding_rs::UTF_8, Some((decoder, String::new())))
         };
-        let rewriter = Box::new(HtmlRewriter::new(
-            self.settings(ascii),
-            (|_: &[u8]| {}) as fn(&[u8]),
-        ));
-        self.state = State::Scanning { rewriter, decoder };
+        self.state = State::Scanning {
+            tokenizer: Tokenizer::new(self.extract == Extract::TitleAndLinks),
+            encoding,
+            decoder,
+        };
         self.feed(&head[bom..]);
     }
-
-    fn settings(&self, encoding: AsciiCompatibleEncoding) -> Settings<'static, 'static> {
-        static TITLE: OnceLock<Selector> = OnceLock::new();
-        static BASE: OnceLock<Selector> = OnceLock::new();
-        static LINK: OnceLock<Selector> = OnceLock::new();
-        let (on_title, on_title_text) = (Arc::clone(&self.found), Arc::clone(&self.found));
-        let title = ElementContentHandlers::default()
-            .element(move |el: &mut Element<'_, '_>| open_title(&on_title, el))
-            .text(move |chunk: &mut TextChunk<'_>| -> HandlerResult {
-                let mut found = lock(&on_title_text);
-                if !found.title_closed
-                    && let Some(title) = found.title.as_mut()
-                {
-                    title.push_str(chunk.as_str());
-                }
-                Ok(())
-            });
-        let mut settings = Settings::new_send()
-            .with_encoding(encoding)
-            // Read-only use: no rewriting can go wrong, so ambiguities need not stop the scan.
-            .with_strict(false)
-            .with_memory_settings(
-                MemorySettings::new().with_max_allowed_memory_usage(MAX_TOKENIZER_MEMORY),
-            )
-            .append_element_content_handler((selector(&TITLE, "title"), title));
-        if self.extract == Extract::TitleAndLinks {
-            let (on_base, on_link) = (Arc::clone(&self.found), Arc::clone(&self.found));
-            let base = ElementContentHandlers::default().element(
-                move |el: &mut Element<'_, '_>| -> HandlerResult {
-                    let mut found = lock(&on_base);
-                    if found.base.is_none() {
-                        found.base = el.get_attribute("href");
-                    }
-                    Ok(())
-                },
-            );
-            let link = ElementContentHandlers::default().element(
-                move |el: &mut Element<'_, '_>| -> HandlerResult {
-                    if let Some(href) = el.get_attribute("href") {
-                        lock(&on_link).hrefs.push(href);
-                    }
-                    Ok(())
-                },
-            );
-            settings = settings
-                .append_element_content_handler((selector(&BASE, "base[href]"), base))
-                .append_element_content_handler((selector(&LINK, "a[href]"), link));
-        }
-        settings
-    }
-}
-
-/// A selector parsed once for the process (each scanner borrows it).
-fn selector(cell: &'static OnceLock<Selector>, css: &str) -> Cow<'static, Selector> {
-    Cow::Borrowed(cell.get_or_init(|| css.parse().expect("a valid static selector")))
-}
-
-/// The first `<title>` starts the title; its end tag closes it (later titles are ignored).
-fn open_title(found: &Shared, el: &mut Element<'_, '_>) -> HandlerResult {
-    if lock(found).title.is_some() {
-        return Ok(());
-    }
-    lock(found).title = Some(String::new());
-    let on_end = Arc::clone(found);
-    if let Some(handlers) = el.end_tag_handlers() {
-        handlers.push(Box::new(move |_: &mut EndTag<'_>| {
-            lock(&on_end).title_closed = true;
-            Ok(())
-        }));
-    }
-    Ok(())
 }
 
 fn transcode(decoder: &mut Decoder, out: &mut String, input: &[u8], last: bool) {
@@ -308,19 +192,28 @@ fn transcode(decoder: &mut Decoder, out: &mut String, input: &[u8], last: bool) 
     let _ = decoder.decode_to_string(input, out, last);
 }
 
-/// Decodes entities, collapses whitespace, resolves and de-duplicates the links.
-fn page_of(found: Found, page_url: &Url) -> Page {
-    let title = found.title.and_then(|raw| {
-        let text = htmlize::unescape(&raw);
+/// Text from raw bytes of the page's encoding (bad sequences become U+FFFD).
+fn text_of<'a>(bytes: &'a [u8], encoding: &'static Encoding) -> Cow<'a, str> {
+    if encoding == encoding_rs::UTF_8 {
+        String::from_utf8_lossy(bytes)
+    } else {
+        encoding.decode_without_bom_handling(bytes).0
+    }
+}
+
+/// Decodes the title and hrefs, collapses whitespace, resolves and de-duplicates the links.
+fn page_of(found: &Found, encoding: &'static Encoding, page_url: &Url) -> Page {
+    let title = found.title.as_ref().and_then(|raw| {
+        let text = htmlize::unescape(text_of(raw, encoding));
         let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
         (!collapsed.is_empty()).then_some(collapsed)
     });
     let base = found
         .base
+        .as_ref()
         .and_then(|href| {
-            page_url
-                .join(htmlize::unescape_attribute(&href).trim())
-                .ok()
+            let href = htmlize::unescape_attribute(text_of(href, encoding));
+            page_url.join(href.trim()).ok()
         })
         .unwrap_or_else(|| page_url.clone());
     // Pages link to themselves and to the same pages many times over (a contents sidebar,
@@ -328,15 +221,13 @@ fn page_of(found: Found, page_url: &Url) -> Page {
     let mut hrefs_seen = HashSet::new();
     let mut seen = HashSet::new();
     let mut links = Vec::new();
-    for href in &found.hrefs {
-        let href = htmlize::unescape_attribute(href);
-        let href = href.trim();
-        let href = href.split('#').next().unwrap_or_default();
-        if hrefs_seen.contains(href) {
+    for raw in found.hrefs() {
+        if !hrefs_seen.insert(without_fragment(raw)) {
             continue;
         }
-        hrefs_seen.insert(href.to_owned());
-        let Ok(link) = base.join(href) else {
+        let href = htmlize::unescape_attribute(text_of(raw, encoding));
+        let href = href.split('#').next().unwrap_or_default();
+        let Ok(link) = base.join(href.trim()) else {
             continue;
         };
         if !matches!(link.scheme(), "http" | "https") || link.host_str().is_none() {
@@ -347,4 +238,11 @@ fn page_of(found: Found, page_url: &Url) -> Page {
         }
     }
     Page { title, links }
+}
+
+/// `href` bytes up to its fragment: the first `#` that does not start a character reference
+/// (`&#64;` is an `@`).
+fn without_fragment(href: &[u8]) -> &[u8] {
+    let fragment = memchr::memchr_iter(b'#', href).find(|&at| at == 0 || href[at - 1] != b'&');
+    &href[..fragment.unwrap_or(href.len())]
 }
