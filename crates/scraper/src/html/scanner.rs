@@ -34,7 +34,7 @@ enum State {
     /// Tokenizing bytes of `encoding` (ASCII-compatible); `decoder` transcodes to UTF-8 first
     /// when the page's encoding is not (UTF-16 by its byte-order mark, ISO-2022-JP).
     Scanning {
-        tokenizer: Tokenizer,
+        tokenizer: Box<Tokenizer>,
         encoding: &'static Encoding,
         decoder: Option<(Decoder, String)>,
     },
@@ -176,7 +176,7 @@ impl PageScanner {
             (encoding_rs::UTF_8, Some((decoder, String::new())))
         };
         self.state = State::Scanning {
-            tokenizer: Tokenizer::new(self.extract == Extract::TitleAndLinks),
+            tokenizer: Box::new(Tokenizer::new(self.extract == Extract::TitleAndLinks)),
             encoding,
             decoder,
         };
