@@ -11,7 +11,7 @@ use futurepool_worker::Registry;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::listener::listen;
+use crate::listener::{listen, listen_started};
 use crate::names::Names;
 use crate::pool::RemotePool;
 use crate::server;
@@ -152,7 +152,7 @@ impl RemotePoolBuilder {
             )));
         }
         let pool_id = pool_id();
-        let (_client, js) =
+        let (client, js) =
             server::connect(&self.url, &format!("futurepool pool {pool_id}")).await?;
         let task_stream = server::task_stream(&js, &names).await?;
         task_stream
@@ -168,8 +168,17 @@ impl RemotePoolBuilder {
             .map_err(|e| {
                 BuildError::new(format!("cannot set up the pool's result consumer: {e}"))
             })?;
+        let started = client
+            .subscribe(names.started_subject(&pool_id))
+            .await
+            .map_err(|e| BuildError::new(format!("cannot listen for started tasks: {e}")))?;
         let waiting = Arc::new(Waiting::default());
         let stop_listener = CancellationToken::new();
+        tokio::spawn(listen_started(
+            started,
+            Arc::clone(&waiting),
+            stop_listener.clone(),
+        ));
         tokio::spawn(listen(
             consumer,
             result_stream,

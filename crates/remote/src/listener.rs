@@ -1,10 +1,12 @@
-//! The pool's result listener: reads the pool's durable consumer on the result stream and hands
-//! each answer to its task. The consumer is durable and its stream is on disk, so answers
-//! published while the pool was disconnected are read after it reconnects.
+//! The pool's listeners. Results: reads the pool's durable consumer on the result stream and
+//! hands each answer to its task; the consumer is durable and its stream is on disk, so answers
+//! published while the pool was disconnected are read after it reconnects. Started notices:
+//! marks the tasks workers say they have started, for `stats().running`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_nats::Subscriber;
 use async_nats::jetstream::consumer::PullConsumer;
 use async_nats::jetstream::stream;
 use futurepool_worker::codec;
@@ -76,4 +78,25 @@ pub(crate) async fn listen(
         result_stream.delete_consumer(&consumer_name),
     )
     .await;
+}
+
+/// Marks each task a worker says it started (the payload is the task id, in decimal) until
+/// `stop` fires.
+pub(crate) async fn listen_started(
+    mut notices: Subscriber,
+    waiting: Arc<Waiting>,
+    stop: CancellationToken,
+) {
+    loop {
+        let notice = tokio::select! {
+            () = stop.cancelled() => break,
+            notice = notices.next() => notice,
+        };
+        let Some(notice) = notice else { break };
+        match std::str::from_utf8(&notice.payload).map(str::parse::<u64>) {
+            Ok(Ok(id)) => waiting.started(id),
+            _ => tracing::debug!("dropped a started notice that is not a task id"),
+        }
+    }
+    let _ = notices.unsubscribe().await;
 }

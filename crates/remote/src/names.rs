@@ -8,6 +8,8 @@ pub(crate) const REPLY_TO: &str = "Futurepool-Reply-To";
 pub(crate) const MAX_ATTEMPTS: &str = "Futurepool-Max-Attempts";
 /// Header carrying the pool's `ack_wait` in milliseconds (the worker's progress-ack period).
 pub(crate) const ACK_WAIT_MS: &str = "Futurepool-Ack-Wait-Ms";
+/// Header naming the subject a worker tells when it starts a task (core NATS, best effort).
+pub(crate) const STARTED_TO: &str = "Futurepool-Started-To";
 
 /// The names the pools and workers of one namespace share on the server.
 #[derive(Clone, Debug)]
@@ -64,6 +66,12 @@ impl Names {
     pub(crate) fn result_subject(&self, pool_id: &str) -> String {
         format!("{}.results.{pool_id}", self.namespace)
     }
+
+    /// The subject workers tell pool `pool_id` on when they start one of its tasks: plain NATS,
+    /// outside the streams (a lost notice only makes `stats().running` low for a while).
+    pub(crate) fn started_subject(&self, pool_id: &str) -> String {
+        format!("{}.started.{pool_id}", self.namespace)
+    }
 }
 
 #[cfg(test)]
@@ -79,5 +87,6 @@ mod tests {
         let names = Names::new("jobs-2_a").unwrap();
         assert_eq!(names.task_subject(), "jobs-2_a.tasks");
         assert_eq!(names.result_subject("p1"), "jobs-2_a.results.p1");
+        assert_eq!(names.started_subject("p1"), "jobs-2_a.started.p1");
     }
 }

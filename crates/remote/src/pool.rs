@@ -275,8 +275,10 @@ impl RemotePool {
         self.shared.shut.load(Ordering::Acquire)
     }
 
-    /// A snapshot of the task counters. `queued` counts the tasks submitted and not yet
-    /// resolved (the pool does not see which ones a worker has started, so `running` is 0).
+    /// A snapshot of the task counters. `running` counts the unresolved tasks a worker has said
+    /// it started, `queued` the other unresolved ones. A worker says so once a task has run for
+    /// a millisecond (tiny tasks send no notice, and count as queued until they resolve), best
+    /// effort; a task whose worker died stays running until it is delivered again and answered.
     ///
     /// # Examples
     ///

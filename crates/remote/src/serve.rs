@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_nats::Client;
 use async_nats::jetstream::consumer::PullConsumer;
 use async_nats::jetstream::{AckKind, Context, Message};
 use futurepool_process::ProcessPool;
@@ -11,11 +12,13 @@ use futurepool_worker::{Call, Outcome, Registry, codec};
 use futures_util::StreamExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::names::{ACK_WAIT_MS, MAX_ATTEMPTS, REPLY_TO};
+use crate::names::{ACK_WAIT_MS, MAX_ATTEMPTS, REPLY_TO, STARTED_TO};
 use crate::wire::{Answer, AnswerKind};
 
 /// What every task of one worker needs.
 pub(crate) struct Serving {
+    /// For the started notices (plain NATS).
+    pub(crate) client: Client,
     pub(crate) js: Context,
     pub(crate) registry: Registry,
     /// The child processes of `isolate(true)`.
@@ -24,6 +27,10 @@ pub(crate) struct Serving {
 
 /// How long one pull request waits for tasks before it is renewed.
 const PULL_EXPIRES: Duration = Duration::from_secs(2);
+
+/// How long a task runs before its worker tells the pool it started (for `stats().running`):
+/// a task that ends sooner sends no notice, which keeps tiny tasks at one message each way.
+const NOTICE_AFTER: Duration = Duration::from_millis(1);
 
 /// Pulls and starts tasks forever, never more than `slots` at once.
 pub(crate) async fn pull_loop(
@@ -75,6 +82,8 @@ pub(crate) async fn pull_loop(
 /// The numbers a task message carries in its headers.
 struct Meta {
     reply_to: String,
+    /// Where to say the task started; absent in messages of pools that do not listen.
+    started_to: Option<String>,
     max_attempts: i64,
     ack_wait: Duration,
     delivered: i64,
@@ -85,6 +94,7 @@ fn meta(message: &Message) -> Option<Meta> {
     let number = |name: &str| headers.get(name)?.as_str().parse::<i64>().ok();
     Some(Meta {
         reply_to: headers.get(REPLY_TO)?.as_str().to_owned(),
+        started_to: headers.get(STARTED_TO).map(|v| v.as_str().to_owned()),
         max_attempts: number(MAX_ATTEMPTS).unwrap_or(3),
         ack_wait: Duration::from_millis(number(ACK_WAIT_MS).unwrap_or(30_000).max(100) as u64),
         delivered: message.info().ok()?.delivered,
@@ -119,11 +129,18 @@ async fn handle(serving: Arc<Serving>, message: Message, _slot: OwnedSemaphorePe
         tokio::pin!(run);
         let mut progress = tokio::time::interval(meta.ack_wait / 3);
         progress.tick().await;
+        let notice = tokio::time::sleep(NOTICE_AFTER);
+        tokio::pin!(notice);
+        let mut noticed = meta.started_to.is_none();
         let ran = loop {
             tokio::select! {
                 ran = &mut run => break ran,
                 _ = progress.tick() => {
                     let _ = message.ack_with(AckKind::Progress).await;
+                }
+                () = &mut notice, if !noticed => {
+                    noticed = true;
+                    say_started(&serving.client, meta.started_to.as_deref(), id).await;
                 }
             }
         };
@@ -176,6 +193,16 @@ async fn run(serving: &Serving, call: Call, meta: &Meta) -> Option<AnswerKind> {
                 None
             }
         },
+    }
+}
+
+/// Tells the pool, on plain NATS, that task `id` started. Best effort: a lost notice only leaves
+/// the task counted as queued.
+async fn say_started(client: &Client, subject: Option<&str>, id: u64) {
+    let Some(subject) = subject else { return };
+    let notice = bytes::Bytes::from(id.to_string());
+    if let Err(e) = client.publish(subject.to_owned(), notice).await {
+        tracing::debug!(error = %e, "could not say a task started");
     }
 }
 

@@ -13,24 +13,61 @@ use futurepool_worker::Registry;
 use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::names::{ACK_WAIT_MS, MAX_ATTEMPTS, Names, REPLY_TO};
+use crate::names::{ACK_WAIT_MS, MAX_ATTEMPTS, Names, REPLY_TO, STARTED_TO};
 use crate::wire::AnswerKind;
 
 /// The tasks waiting for an answer, by id, and what the listener saw that no task waited for.
 #[derive(Default)]
 pub(crate) struct Waiting {
-    senders: Mutex<HashMap<u64, oneshot::Sender<AnswerKind>>>,
+    tasks: Mutex<Tasks>,
     /// Answers for tasks already resolved (a second run after a redelivery) or cancelled.
     pub(crate) duplicates: AtomicU64,
 }
 
+/// The waiting tasks; `running` counts the entries marked started.
+#[derive(Default)]
+struct Tasks {
+    by_id: HashMap<u64, Entry>,
+    running: usize,
+}
+
+struct Entry {
+    answer: oneshot::Sender<AnswerKind>,
+    /// A worker said it started the task.
+    started: bool,
+}
+
 impl Waiting {
     pub(crate) fn insert(&self, id: u64, tx: oneshot::Sender<AnswerKind>) {
-        self.lock().insert(id, tx);
+        let entry = Entry {
+            answer: tx,
+            started: false,
+        };
+        self.lock().by_id.insert(id, entry);
     }
 
     pub(crate) fn remove(&self, id: u64) -> Option<oneshot::Sender<AnswerKind>> {
-        self.lock().remove(&id)
+        let mut tasks = self.lock();
+        let entry = tasks.by_id.remove(&id)?;
+        tasks.running -= usize::from(entry.started);
+        Some(entry.answer)
+    }
+
+    /// A worker started task `id` (again, after a redelivery, changes nothing); a notice for a
+    /// task no longer waiting is ignored.
+    pub(crate) fn started(&self, id: u64) {
+        let mut tasks = self.lock();
+        if let Some(entry) = tasks.by_id.get_mut(&id)
+            && !entry.started
+        {
+            entry.started = true;
+            tasks.running += 1;
+        }
+    }
+
+    /// The waiting tasks a worker has started.
+    pub(crate) fn running(&self) -> usize {
+        self.lock().running
     }
 
     /// Hands `answer` to the task `id`; an answer nobody waits for is counted and dropped.
@@ -50,8 +87,8 @@ impl Waiting {
         drop(all);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<AnswerKind>>> {
-        self.senders.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> std::sync::MutexGuard<'_, Tasks> {
+        self.tasks.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -102,6 +139,7 @@ impl Shared {
         headers.insert(REPLY_TO, names.result_subject(pool_id).as_str());
         headers.insert(MAX_ATTEMPTS, max_attempts.to_string().as_str());
         headers.insert(ACK_WAIT_MS, ack_wait.as_millis().to_string().as_str());
+        headers.insert(STARTED_TO, names.started_subject(pool_id).as_str());
         headers
     }
 
@@ -136,8 +174,12 @@ impl Shared {
         let c = &self.counters;
         let mut stats = PoolStats::default();
         stats.submitted = c.submitted.load(Ordering::Relaxed);
-        stats.queued = c.outstanding.load(Ordering::Relaxed);
-        stats.running = 0;
+        // `running` first, capped by `outstanding`: a task resolving between the two reads is
+        // not counted twice.
+        let running = self.waiting.running();
+        let outstanding = c.outstanding.load(Ordering::Relaxed);
+        stats.running = running.min(outstanding);
+        stats.queued = outstanding - stats.running;
         stats.completed = c.completed.load(Ordering::Relaxed);
         stats.failed = c.failed.load(Ordering::Relaxed);
         stats.cancelled = c.cancelled.load(Ordering::Relaxed);

@@ -202,7 +202,7 @@ impl WorkerBuilder {
         if self.concurrency == 0 {
             return Err(BuildError::new("concurrency must be at least 1, got 0"));
         }
-        let (_client, js) = server::connect(
+        let (client, js) = server::connect(
             &self.url,
             &format!("futurepool worker {}", std::process::id()),
         )
@@ -226,6 +226,7 @@ impl WorkerBuilder {
         };
         let slots = Arc::new(Semaphore::new(self.concurrency));
         let serving = Arc::new(Serving {
+            client,
             js,
             registry: self.registry,
             isolated,

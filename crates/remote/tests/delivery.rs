@@ -7,7 +7,8 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use common::{
-    BOOM, SLOW_SQUARE, SQUARE, Server, WorkerProcess, marker, pool_in, registry, runs, watchdog,
+    BOOM, SLOW_SQUARE, SQUARE, Server, WAIT_FOR_FILE, WorkerProcess, marker, pool_in, registry,
+    runs, watchdog,
 };
 use futurepool_remote::RemotePool;
 use futurepool_stream::as_completed;
@@ -189,6 +190,35 @@ async fn shutdown_now_cancels_the_waiting_tasks_and_removes_their_messages() {
         assert_eq!(consumer_info(&server.url, "now").await.num_pending, 0);
         assert!(pool.submit(SQUARE, 1).await.unwrap_err().is_shutdown());
         assert_eq!(pool.stats().rejected, 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_count_the_tasks_a_worker_started_as_running() {
+    watchdog(60, async {
+        let server = Server::start();
+        let pool = pool_in(&server, "running").await;
+        let gate = marker("running-gate");
+        let gate_arg = gate.to_string_lossy().into_owned();
+        let _worker = WorkerProcess::start(&server.url, "running", 1, false);
+        // One slot: the first task runs (held by the gate), the second waits in the stream.
+        let first = pool.submit(WAIT_FOR_FILE, gate_arg.clone());
+        let second = pool.submit(WAIT_FOR_FILE, gate_arg);
+        loop {
+            let stats = pool.stats();
+            if stats.running == 1 {
+                assert_eq!(stats.queued, 1, "{stats:?}");
+                break;
+            }
+            assert_eq!(stats.running + stats.queued, 2, "{stats:?}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        std::fs::write(&gate, b"open").unwrap();
+        assert_eq!((first.await.unwrap(), second.await.unwrap()), (1, 1));
+        let stats = pool.stats();
+        assert_eq!((stats.running, stats.queued, stats.completed), (0, 0, 2));
+        let _ = std::fs::remove_file(&gate);
     })
     .await;
 }

@@ -13,6 +13,7 @@ pub const WHOAMI: RemoteFn<(), String> = RemoteFn::new("whoami", whoami);
 pub const BOOM: RemoteFn<String, u64> = RemoteFn::new("boom", boom);
 pub const ABORT_NOW: RemoteFn<String, u64> = RemoteFn::new("abort_now", boom);
 pub const CPU_BOUND: RemoteFn<u64, u128> = RemoteFn::new("cpu_bound_calculation", cpu_bound);
+pub const WAIT_FOR_FILE: RemoteFn<String, u64> = RemoteFn::new("wait_for_file", wait_for_file);
 
 // The parent never runs these: their bodies are in the worker program.
 fn square(_: u64) -> u64 {
@@ -30,6 +31,9 @@ fn boom(_: String) -> u64 {
 fn cpu_bound(_: u64) -> u128 {
     unreachable!()
 }
+fn wait_for_file(_: String) -> u64 {
+    unreachable!()
+}
 
 pub fn registry() -> futurepool_worker::Registry {
     futurepool_worker::Registry::new()
@@ -39,6 +43,7 @@ pub fn registry() -> futurepool_worker::Registry {
         .with(BOOM)
         .with(ABORT_NOW)
         .with(CPU_BOUND)
+        .with(WAIT_FOR_FILE)
 }
 
 /// Where the server binary is; panics saying how to install it when it is missing.

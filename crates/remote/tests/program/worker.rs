@@ -61,6 +61,14 @@ fn cpu_bound_calculation(n: u64) -> u128 {
     result
 }
 
+/// Waits until the file `path` exists (the test's gate), then gives 1.
+fn wait_for_file(path: String) -> u64 {
+    while !std::path::Path::new(&path).exists() {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    1
+}
+
 fn registry() -> Registry {
     Registry::new()
         .with(RemoteFn::new("square", square))
@@ -68,6 +76,7 @@ fn registry() -> Registry {
         .with(RemoteFn::new("whoami", whoami))
         .with(RemoteFn::new("boom", boom))
         .with(RemoteFn::new("abort_now", abort_now))
+        .with(RemoteFn::new("wait_for_file", wait_for_file))
         .with(RemoteFn::new(
             "cpu_bound_calculation",
             cpu_bound_calculation,
