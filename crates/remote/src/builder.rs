@@ -86,9 +86,11 @@ impl RemotePoolBuilder {
     }
 
     /// How long a worker may stay silent about a task before the server gives it to another
-    /// worker (default 30 s). A running task's worker sends a progress ack three times per `ack_wait`,
-    /// so this bounds how long a *dead* worker goes unnoticed, not how long a task may run.
-    /// It is set on the namespace's shared consumer: the last pool built sets it.
+    /// worker (default 30 s). A running task's worker sends a progress ack three times per
+    /// `ack_wait`, so this bounds how long a *dead* worker goes unnoticed, not how long a task
+    /// may run. It is set on the namespace's shared consumer, so the pool built last sets it for
+    /// every pool of the namespace; workers ack three times per the shorter of the two, so a
+    /// shorter setting elsewhere never redelivers a running task.
     ///
     /// # Examples
     ///

@@ -57,13 +57,17 @@ pub(crate) async fn drive<A, R>(
                 AnswerKind::Ran(outcome) => f.result(outcome).map_err(task_error),
                 AnswerKind::Crashed(message) => Err(TaskError::crashed(message)),
             };
-            let ok = result.is_ok();
-            if !promise.resolve(result) {
-                counters.cancelled.fetch_add(1, Ordering::Relaxed);
-            } else if ok {
-                counters.completed.fetch_add(1, Ordering::Relaxed);
+            // Counted before the task's waiter wakes: stats read after `task.await` include it.
+            let outcome = if result.is_ok() {
+                &counters.completed
             } else {
-                counters.failed.fetch_add(1, Ordering::Relaxed);
+                &counters.failed
+            };
+            let counted = || {
+                outcome.fetch_add(1, Ordering::Relaxed);
+            };
+            if !promise.resolve_then(result, counted) {
+                counters.cancelled.fetch_add(1, Ordering::Relaxed);
             }
         }
         End::Cancelled(seq) => {

@@ -2,7 +2,8 @@
 //! progress acks, publish its answer, then double-ack it.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use async_nats::Client;
 use async_nats::jetstream::consumer::PullConsumer;
@@ -17,6 +18,9 @@ use crate::wire::{Answer, AnswerKind};
 
 /// What every task of one worker needs.
 pub(crate) struct Serving {
+    /// The `ack_wait` of the namespace's shared consumer, in milliseconds, as last read: the
+    /// pool built last set it, and it may be shorter than a task's own pool asked for.
+    pub(crate) consumer_ack_wait_ms: AtomicU64,
     /// For the started notices (plain NATS).
     pub(crate) client: Client,
     pub(crate) js: Context,
@@ -28,6 +32,9 @@ pub(crate) struct Serving {
 /// How long one pull request waits for tasks before it is renewed.
 const PULL_EXPIRES: Duration = Duration::from_secs(2);
 
+/// How often the worker reads the shared consumer's `ack_wait` again.
+const CONSUMER_REFRESH: Duration = Duration::from_secs(2);
+
 /// How long a task runs before its worker tells the pool it started (for `stats().running`):
 /// a task that ends sooner sends no notice, which keeps tiny tasks at one message each way.
 const NOTICE_AFTER: Duration = Duration::from_millis(1);
@@ -38,7 +45,14 @@ pub(crate) async fn pull_loop(
     slots: Arc<Semaphore>,
     serving: Arc<Serving>,
 ) {
+    let mut read_at = Instant::now();
     loop {
+        if read_at.elapsed() >= CONSUMER_REFRESH {
+            read_at = Instant::now();
+            if let Ok(info) = consumer.get_info().await {
+                serving.set_consumer_ack_wait(info.config.ack_wait);
+            }
+        }
         let Ok(first) = Arc::clone(&slots).acquire_owned().await else {
             return;
         };
@@ -76,6 +90,20 @@ pub(crate) async fn pull_loop(
                 }
             }
         }
+    }
+}
+
+impl Serving {
+    fn consumer_ack_wait(&self) -> Duration {
+        Duration::from_millis(self.consumer_ack_wait_ms.load(Ordering::Relaxed))
+    }
+
+    /// Records the shared consumer's `ack_wait` (never under 100 ms, the pools' minimum).
+    pub(crate) fn set_consumer_ack_wait(&self, ack_wait: Duration) {
+        let ms = u64::try_from(ack_wait.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(100);
+        self.consumer_ack_wait_ms.store(ms, Ordering::Relaxed);
     }
 }
 
@@ -127,16 +155,20 @@ async fn handle(serving: Arc<Serving>, message: Message, _slot: OwnedSemaphorePe
     } else {
         let run = run(&serving, call, &meta);
         tokio::pin!(run);
-        let mut progress = tokio::time::interval(meta.ack_wait / 3);
-        progress.tick().await;
+        // Three progress acks per ack_wait: the task's pool's, or the consumer's if shorter
+        // (read again at each ack, as a pool built meanwhile may have shortened it).
+        let period = || meta.ack_wait.min(serving.consumer_ack_wait()) / 3;
+        let progress = tokio::time::sleep(period());
+        tokio::pin!(progress);
         let notice = tokio::time::sleep(NOTICE_AFTER);
         tokio::pin!(notice);
         let mut noticed = meta.started_to.is_none();
         let ran = loop {
             tokio::select! {
                 ran = &mut run => break ran,
-                _ = progress.tick() => {
+                () = &mut progress => {
                     let _ = message.ack_with(AckKind::Progress).await;
+                    progress.as_mut().reset(tokio::time::Instant::now() + period());
                 }
                 () = &mut notice, if !noticed => {
                     noticed = true;

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use futurepool_core::BuildError;
@@ -226,11 +227,13 @@ impl WorkerBuilder {
         };
         let slots = Arc::new(Semaphore::new(self.concurrency));
         let serving = Arc::new(Serving {
+            consumer_ack_wait_ms: AtomicU64::new(u64::MAX),
             client,
             js,
             registry: self.registry,
             isolated,
         });
+        serving.set_consumer_ack_wait(consumer.cached_info().config.ack_wait);
         tokio::select! {
             () = stop => {}
             () = pull_loop(consumer, Arc::clone(&slots), Arc::clone(&serving)) => {}

@@ -216,9 +216,41 @@ async fn stats_count_the_tasks_a_worker_started_as_running() {
         }
         std::fs::write(&gate, b"open").unwrap();
         assert_eq!((first.await.unwrap(), second.await.unwrap()), (1, 1));
+        // Counted before the tasks resolved.
+        assert_eq!(pool.stats().completed, 2);
+        pool.shutdown().await;
         let stats = pool.stats();
         assert_eq!((stats.running, stats.queued, stats.completed), (0, 0, 2));
         let _ = std::fs::remove_file(&gate);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shorter_ack_wait_set_by_another_pool_does_not_redeliver_running_tasks() {
+    watchdog(60, async {
+        let server = Server::start();
+        // The namespace's workers share one consumer; the pool built last sets its ack_wait.
+        let patient = pool_in(&server, "mixed").await;
+        let _hasty = RemotePool::builder(registry())
+            .url(&server.url)
+            .namespace("mixed")
+            .ack_wait(Duration::from_millis(500))
+            .build()
+            .await
+            .unwrap();
+        let _worker = WorkerProcess::start(&server.url, "mixed", 2, false);
+        // Runs four times the consumer's ack_wait, far under the patient pool's 30 s: the
+        // worker's progress acks must follow the shorter of the two.
+        let (square, _) = patient.submit(SLOW_SQUARE, (3, 2000)).await.unwrap();
+        assert_eq!(square, 9);
+        let info = consumer_info(&server.url, "mixed").await;
+        assert_eq!(info.config.ack_wait, Duration::from_millis(500));
+        assert_eq!(
+            info.delivered.consumer_sequence, 1,
+            "the running task was delivered again: {info:?}"
+        );
+        patient.shutdown().await;
     })
     .await;
 }

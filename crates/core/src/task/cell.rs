@@ -214,13 +214,23 @@ impl<T> TaskCell<T> {
     /// Resolves the task with `result`, counting it; `false` if it was cancelled first (the
     /// result is then dropped here, its panics contained).
     pub(crate) fn finish(&self, result: Result<T, TaskError>) -> bool {
+        self.finish_then(result, || {})
+    }
+
+    /// [`finish`](Self::finish), calling `then` once the task is resolved and counted, before
+    /// its waiter is woken (not at all if it was cancelled first).
+    pub(crate) fn finish_then(&self, result: Result<T, TaskError>, then: impl FnOnce()) -> bool {
         let event = if result.is_err() {
             Event::Failed
         } else {
             Event::Completed
         };
         let result = result.map_err(|e| e.with_task_id(self.id));
-        match self.completion.finish(result, || self.record(event)) {
+        let record = || {
+            self.record(event);
+            then();
+        };
+        match self.completion.finish(result, record) {
             Ok(()) => true,
             Err(lost) => {
                 drop_quietly(lost);

@@ -131,6 +131,31 @@ impl<T> Promise<T> {
         self.cell.finish(result)
     }
 
+    /// Resolves the task with `result` and calls `on_resolved` before the task's waiter is
+    /// woken, so that what it records (a pool's counters) is seen by whoever awaited the task;
+    /// `false`, without calling it, if the task was cancelled first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    ///
+    /// let completed = AtomicU64::new(0);
+    /// let (promise, task) = futurepool_core::Promise::new();
+    /// assert!(promise.resolve_then(Ok(7), || {
+    ///     completed.fetch_add(1, Ordering::Relaxed);
+    /// }));
+    /// assert_eq!(task.blocking_wait().unwrap(), 7);
+    /// assert_eq!(completed.load(Ordering::Relaxed), 1, "counted before the task resolved");
+    ///
+    /// let (promise, task) = futurepool_core::Promise::<u8>::new();
+    /// task.cancel();
+    /// assert!(!promise.resolve_then(Ok(1), || unreachable!("the task was cancelled")));
+    /// ```
+    pub fn resolve_then(self, result: Result<T, TaskError>, on_resolved: impl FnOnce()) -> bool {
+        self.cell.finish_then(result, on_resolved)
+    }
+
     /// Whether the task was cancelled (by [`Task::cancel`] or because it was resolved).
     ///
     /// # Examples
