@@ -254,3 +254,90 @@ fn every_piece_alone_and_in_pairs() {
         }
     }
 }
+
+/// Random bytes, weighted towards HTML syntax and the names the tokenizer treats specially.
+fn noise(rng: &mut fastrand::Rng) -> Vec<u8> {
+    const TOKENS: &[&[u8]] = &[
+        b"<",
+        b">",
+        b"</",
+        b"<!",
+        b"<!--",
+        b"-->",
+        b"--!>",
+        b"-",
+        b"!",
+        b"?",
+        b"/",
+        b"=",
+        b"\"",
+        b"'",
+        b" ",
+        b"\n",
+        b"a",
+        b"href",
+        b"base",
+        b"title",
+        b"script",
+        b"style",
+        b"textarea",
+        b"plaintext",
+        b"svg",
+        b"math",
+        b"mi",
+        b"desc",
+        b"foreignObject",
+        b"p",
+        b"[CDATA[",
+        b"]]>",
+        b"]",
+        b"&amp;",
+        b"&#",
+        b"#",
+        b"x.html",
+        b"\xff",
+        b"\0",
+        b"\xc3\xa9",
+    ];
+    let mut out = Vec::new();
+    for _ in 0..rng.usize(0..80) {
+        out.extend_from_slice(rng.choice(TOKENS).unwrap());
+    }
+    out
+}
+
+#[test]
+fn any_bytes_in_any_chunks_give_the_same_page_as_whole() {
+    let seed = fastrand::u64(..);
+    println!("seed {seed}");
+    let mut rng = fastrand::Rng::with_seed(seed);
+    for round in 0..20_000 {
+        let body = noise(&mut rng);
+        let extract = if rng.bool() {
+            Extract::Title
+        } else {
+            Extract::TitleAndLinks
+        };
+        // With the charset named, only a byte-order mark is sniffed: chunks matter from the
+        // fourth byte on (without it, the first 1,024 bytes are gathered before tokenizing).
+        let scan = |chunks: &mut dyn FnMut(&[u8]) -> usize| {
+            let content_type = Some("text/html; charset=utf-8");
+            let mut scanner = PageScanner::new(content_type, &page_url(), extract);
+            let mut rest = &body[..];
+            while !rest.is_empty() {
+                let (chunk, tail) = rest.split_at(chunks(rest).clamp(1, rest.len()));
+                scanner.feed(chunk);
+                rest = tail;
+            }
+            scanner.finish()
+        };
+        let whole = scan(&mut |rest| rest.len());
+        let chunked = scan(&mut |_| rng.usize(1..8));
+        assert_eq!(
+            chunked,
+            whole,
+            "seed {seed}, round {round}: {:?}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+}

@@ -11,6 +11,10 @@ use url::Url;
 /// Bytes looked at for a byte-order mark or a `<meta charset>` before the encoding is chosen.
 const SNIFF_BYTES: usize = 1024;
 
+/// Bytes looked at when the `Content-Type` names the charset: only a byte-order mark can
+/// override it.
+const BOM_BYTES: usize = 3;
+
 /// What a [`PageScanner`] looks for.
 ///
 /// ```
@@ -88,14 +92,19 @@ impl PageScanner {
             return;
         }
         let until_title = self.extract == Extract::Title;
+        let sniff_bytes = if self.content_charset.is_some() {
+            BOM_BYTES
+        } else {
+            SNIFF_BYTES
+        };
         match &mut self.state {
             // The usual case: the first chunk is long enough to choose the encoding; no copy.
-            State::Sniffing(head) if head.is_empty() && chunk.len() >= SNIFF_BYTES => {
+            State::Sniffing(head) if head.is_empty() && chunk.len() >= sniff_bytes => {
                 self.start(chunk);
             }
             State::Sniffing(head) => {
                 head.extend_from_slice(chunk);
-                if head.len() >= SNIFF_BYTES {
+                if head.len() >= sniff_bytes {
                     let head = std::mem::take(head);
                     self.start(&head);
                 }
