@@ -90,7 +90,7 @@ impl RemotePoolBuilder {
     /// `ack_wait`, so this bounds how long a *dead* worker goes unnoticed, not how long a task
     /// may run. It is set on the namespace's shared consumer, so the pool built last sets it for
     /// every pool of the namespace; workers ack three times per the shorter of the two, so a
-    /// shorter setting elsewhere never redelivers a running task.
+    /// shorter setting made before a task starts does not redeliver it while it runs.
     ///
     /// # Examples
     ///

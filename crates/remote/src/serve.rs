@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_nats::Client;
 use async_nats::jetstream::consumer::PullConsumer;
@@ -45,14 +45,7 @@ pub(crate) async fn pull_loop(
     slots: Arc<Semaphore>,
     serving: Arc<Serving>,
 ) {
-    let mut read_at = Instant::now();
     loop {
-        if read_at.elapsed() >= CONSUMER_REFRESH {
-            read_at = Instant::now();
-            if let Ok(info) = consumer.get_info().await {
-                serving.set_consumer_ack_wait(info.config.ack_wait);
-            }
-        }
         let Ok(first) = Arc::clone(&slots).acquire_owned().await else {
             return;
         };
@@ -104,6 +97,17 @@ impl Serving {
             .unwrap_or(u64::MAX)
             .max(100);
         self.consumer_ack_wait_ms.store(ms, Ordering::Relaxed);
+    }
+}
+
+/// Reads the shared consumer's `ack_wait` every [`CONSUMER_REFRESH`], forever: a pool built
+/// while this worker runs tasks may have shortened it.
+pub(crate) async fn follow_ack_wait(consumer: PullConsumer, serving: Arc<Serving>) {
+    loop {
+        tokio::time::sleep(CONSUMER_REFRESH).await;
+        if let Ok(info) = consumer.get_info().await {
+            serving.set_consumer_ack_wait(info.config.ack_wait);
+        }
     }
 }
 

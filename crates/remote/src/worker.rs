@@ -11,7 +11,7 @@ use futurepool_worker::Registry;
 use tokio::sync::Semaphore;
 
 use crate::names::Names;
-use crate::serve::{Serving, pull_loop};
+use crate::serve::{Serving, follow_ack_wait, pull_loop};
 use crate::server;
 
 /// A worker of a [`RemotePool`](crate::RemotePool)'s namespace: pulls tasks from the server,
@@ -234,9 +234,11 @@ impl WorkerBuilder {
             isolated,
         });
         serving.set_consumer_ack_wait(consumer.cached_info().config.ack_wait);
+        let follow = follow_ack_wait(consumer.clone(), Arc::clone(&serving));
         tokio::select! {
             () = stop => {}
             () = pull_loop(consumer, Arc::clone(&slots), Arc::clone(&serving)) => {}
+            () = follow => {}
         }
         // Wait for the running tasks to be answered.
         let _all = slots.acquire_many(self.concurrency as u32).await;
