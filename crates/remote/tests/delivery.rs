@@ -7,10 +7,9 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use common::{
-    BOOM, SLOW_SQUARE, SQUARE, Server, WAIT_FOR_FILE, WorkerProcess, marker, pool_in, registry,
-    runs, watchdog,
+    BOOM, SLOW_SQUARE, SQUARE, Server, WAIT_FOR_FILE, WorkerProcess, marker, pool_in,
+    pool_with_ack_wait, runs, watchdog,
 };
-use futurepool_remote::RemotePool;
 use futurepool_stream::as_completed;
 use futures::StreamExt;
 
@@ -25,13 +24,7 @@ async fn consumer_info(url: &str, namespace: &str) -> async_nats::jetstream::con
 async fn a_worker_killed_mid_task_loses_nothing() {
     watchdog(60, async {
         let server = Server::start();
-        let pool = RemotePool::builder(registry())
-            .url(&server.url)
-            .namespace("kill")
-            .ack_wait(Duration::from_secs(1))
-            .build()
-            .await
-            .unwrap();
+        let pool = pool_with_ack_wait(&server, "kill", Duration::from_secs(1)).await;
         let mut victim = WorkerProcess::start(&server.url, "kill", 2, false);
         let _survivor = WorkerProcess::start(&server.url, "kill", 2, false);
         let victim_pid = victim.pid();
@@ -232,13 +225,7 @@ async fn a_shorter_ack_wait_set_by_another_pool_does_not_redeliver_running_tasks
         let server = Server::start();
         // The namespace's workers share one consumer; the pool built last sets its ack_wait.
         let patient = pool_in(&server, "mixed").await;
-        let _hasty = RemotePool::builder(registry())
-            .url(&server.url)
-            .namespace("mixed")
-            .ack_wait(Duration::from_millis(500))
-            .build()
-            .await
-            .unwrap();
+        let _hasty = pool_with_ack_wait(&server, "mixed", Duration::from_millis(500)).await;
         let _worker = WorkerProcess::start(&server.url, "mixed", 2, false);
         // Runs four times the consumer's ack_wait, far under the patient pool's 30 s: the
         // worker's progress acks must follow the shorter of the two.

@@ -6,8 +6,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    ABORT_NOW, BOOM, SQUARE, Server, WHOAMI, WorkerProcess, marker, pool_in, registry, runs,
-    watchdog,
+    ABORT_NOW, BOOM, SQUARE, Server, WHOAMI, WorkerProcess, marker, pool_in, pool_with_ack_wait,
+    registry, runs, watchdog,
 };
 use futurepool_remote::{RemotePool, Worker};
 
@@ -92,13 +92,7 @@ async fn a_panic_is_the_tasks_error_and_is_not_retried() {
     watchdog(60, async {
         let server = Server::start();
         let _worker = WorkerProcess::start(&server.url, "panic", 1, false);
-        let pool = RemotePool::builder(registry())
-            .url(&server.url)
-            .namespace("panic")
-            .ack_wait(Duration::from_secs(1))
-            .build()
-            .await
-            .unwrap();
+        let pool = pool_with_ack_wait(&server, "panic", Duration::from_secs(1)).await;
         let path = marker("panic");
         let err = pool
             .submit(BOOM, path.display().to_string())

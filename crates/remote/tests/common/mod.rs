@@ -218,6 +218,21 @@ pub async fn pool_in(server: &Server, namespace: &str) -> futurepool_remote::Rem
         .unwrap()
 }
 
+/// A pool on `server` in `namespace` whose tasks are redelivered after `ack_wait` of silence.
+pub async fn pool_with_ack_wait(
+    server: &Server,
+    namespace: &str,
+    ack_wait: Duration,
+) -> futurepool_remote::RemotePool {
+    futurepool_remote::RemotePool::builder(registry())
+        .url(&server.url)
+        .namespace(namespace)
+        .ack_wait(ack_wait)
+        .build()
+        .await
+        .unwrap()
+}
+
 pub async fn watchdog<F: std::future::Future<Output = ()>>(secs: u64, test: F) {
     if tokio::time::timeout(Duration::from_secs(secs), test)
         .await
