@@ -88,6 +88,8 @@ pub(crate) async fn pull_loop(
 
 impl Serving {
     fn consumer_ack_wait(&self) -> Duration {
+        // Relaxed: a lone setting; nothing else is published with it, and a read a moment old
+        // is as good as the next.
         Duration::from_millis(self.consumer_ack_wait_ms.load(Ordering::Relaxed))
     }
 
@@ -96,6 +98,7 @@ impl Serving {
         let ms = u64::try_from(ack_wait.as_millis())
             .unwrap_or(u64::MAX)
             .max(100);
+        // Relaxed: see `consumer_ack_wait`.
         self.consumer_ack_wait_ms.store(ms, Ordering::Relaxed);
     }
 }
