@@ -169,7 +169,8 @@ async fn handle(serving: Arc<Serving>, message: Message, _slot: OwnedSemaphorePe
         tokio::pin!(progress);
         let notice = tokio::time::sleep(NOTICE_AFTER);
         tokio::pin!(notice);
-        let mut noticed = meta.started_to.is_none();
+        // Taken when the notice goes: at most one per delivery.
+        let mut started_to = meta.started_to.as_deref();
         let ran = loop {
             tokio::select! {
                 ran = &mut run => break ran,
@@ -177,9 +178,10 @@ async fn handle(serving: Arc<Serving>, message: Message, _slot: OwnedSemaphorePe
                     let _ = message.ack_with(AckKind::Progress).await;
                     progress.as_mut().reset(tokio::time::Instant::now() + period());
                 }
-                () = &mut notice, if !noticed => {
-                    noticed = true;
-                    say_started(&serving.client, meta.started_to.as_deref(), id).await;
+                () = &mut notice, if started_to.is_some() => {
+                    if let Some(subject) = started_to.take() {
+                        say_started(&serving.client, subject, id).await;
+                    }
                 }
             }
         };
@@ -237,8 +239,7 @@ async fn run(serving: &Serving, call: Call, meta: &Meta) -> Option<AnswerKind> {
 
 /// Tells the pool, on plain NATS, that task `id` started. Best effort: a lost notice only leaves
 /// the task counted as queued.
-async fn say_started(client: &Client, subject: Option<&str>, id: u64) {
-    let Some(subject) = subject else { return };
+async fn say_started(client: &Client, subject: &str, id: u64) {
     let notice = bytes::Bytes::from(id.to_string());
     if let Err(e) = client.publish(subject.to_owned(), notice).await {
         tracing::debug!(error = %e, "could not say a task started");
