@@ -6,7 +6,7 @@
 //! ```
 //!
 //! Its `Calculation for` lines are the same as the Python seed's
-//! (`python3 bench/python/seeds/cpu_bound.py`): the sums pass `u64::MAX`, so
+//! (`python3 benches/python/seeds/cpu_bound.py`): the sums pass `u64::MAX`, so
 //! they are computed in `u128`, as exact as Python's integers. The `CpuPool`
 //! version is `examples/cpu_bound.rs` (where the release build's closed form of
 //! the loop is explained).

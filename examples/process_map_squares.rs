@@ -5,7 +5,7 @@
 //! cargo run --example process_map_squares
 //! ```
 //! prints `[0, 1, 4, 9, 16, 25, 36, 49, 64, 81]`, as the Python does
-//! (`python3 bench/python/seeds/map_squares.py`, its second line). The
+//! (`python3 benches/python/seeds/map_squares.py`, its second line). The
 //! `CpuPool` version is `examples/map_squares.rs`.
 
 use futurepool::prelude::*;

@@ -1,11 +1,13 @@
 //! [`ProcessPoolBuilder`]: the settings of a [`ProcessPool`].
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futurepool_core::{AsyncPool, BuildError};
 use futurepool_worker::Registry;
+use futurepool_worker::frame::MAX_FRAME_LEN;
 use tokio::runtime::Handle;
 
 use crate::child::Program;
@@ -45,7 +47,14 @@ pub struct ProcessPoolBuilder {
     name: Option<String>,
     queue_capacity: Option<usize>,
     handle: Option<Handle>,
+    max_message_size: usize,
+    env_clear: bool,
+    envs: Vec<(OsString, OsString)>,
+    max_memory_per_child: Option<u64>,
 }
+
+/// The most worker processes a pool may have.
+pub const MAX_WORKERS: usize = 1 << 16;
 
 impl ProcessPoolBuilder {
     pub(crate) fn new(registry: Registry) -> Self {
@@ -59,11 +68,15 @@ impl ProcessPoolBuilder {
             name: None,
             queue_capacity: None,
             handle: None,
+            max_message_size: MAX_FRAME_LEN,
+            env_clear: false,
+            envs: Vec::new(),
+            max_memory_per_child: None,
         }
     }
 
     /// How many worker processes may run at once (and so how many tasks); default: the
-    /// available parallelism. Zero is a build error.
+    /// available parallelism. Zero, or more than [`MAX_WORKERS`], is a build error.
     ///
     /// # Examples
     ///
@@ -137,6 +150,100 @@ impl ProcessPoolBuilder {
     /// ```
     pub fn program(mut self, path: impl Into<PathBuf>) -> Self {
         self.program = Some(path.into());
+        self
+    }
+
+    /// The largest message between the pool and a worker, in bytes: an encoded call (the
+    /// argument, with the function's name and types) or an encoded reply. Default and most:
+    /// 1 GiB ([`MAX_FRAME_LEN`]).
+    ///
+    /// A call over it is never sent: its task resolves at once to `is_invalid()` with the size
+    /// and the limit. A result over it resolves its task the same way ("result too large"),
+    /// and the worker serves the next task. Neither is a crash or retried. Zero or more than
+    /// 1 GiB is a build error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_process::ProcessPool;
+    /// use futurepool_worker::{Registry, RemoteFn, main_if_worker};
+    ///
+    /// fn len(s: String) -> usize { s.len() }
+    /// const LEN: RemoteFn<String, usize> = RemoteFn::new("len", len);
+    ///
+    /// fn main() {
+    ///     main_if_worker(&Registry::new().with(LEN));
+    ///     tokio::runtime::Runtime::new().unwrap().block_on(async {
+    ///         let pool = ProcessPool::builder(Registry::new().with(LEN))
+    ///             .max_message_size(1024)
+    ///             .build()
+    ///             .unwrap();
+    ///         let err = pool.submit(LEN, "x".repeat(4096)).await.unwrap_err();
+    ///         assert!(err.is_invalid());
+    ///         assert!(err.to_string().contains("max_message_size of 1024 bytes"));
+    ///     });
+    /// }
+    /// ```
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// Starts worker processes with an empty environment (then the variables given with
+    /// [`env`](Self::env)) instead of a copy of the parent's; default: the parent's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use futurepool_process::ProcessPool;
+    /// let pool = ProcessPool::builder(Default::default()).env_clear().env("LANG", "C").build();
+    /// assert!(pool.is_ok());
+    /// # }
+    /// ```
+    pub fn env_clear(mut self) -> Self {
+        self.env_clear = true;
+        self.envs.clear();
+        self
+    }
+
+    /// Sets an environment variable of every worker process (after
+    /// [`env_clear`](Self::env_clear), if called).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use futurepool_process::ProcessPool;
+    /// let pool = ProcessPool::builder(Default::default()).env("RUST_BACKTRACE", "1").build();
+    /// assert!(pool.is_ok());
+    /// # }
+    /// ```
+    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.envs.push((key.into(), value.into()));
+        self
+    }
+
+    /// Limits the memory of each worker process to `bytes` of address space: the worker sets
+    /// its own `RLIMIT_AS` before it serves. An allocation past it fails and the process
+    /// aborts, so its task fails with `is_crashed()`, naming this limit, and a new process
+    /// replaces it. Default: no limit. Allow room for the program itself (its code, libraries
+    /// and thread stacks take address space before any task runs): tens of MiB at least.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use futurepool_process::ProcessPool;
+    /// let pool = ProcessPool::builder(Default::default()).max_memory_per_child(2 << 30).build();
+    /// assert!(pool.is_ok());
+    /// # }
+    /// ```
+    pub fn max_memory_per_child(mut self, bytes: u64) -> Self {
+        self.max_memory_per_child = Some(bytes);
         self
     }
 
@@ -237,6 +344,17 @@ impl ProcessPoolBuilder {
         if max_workers == 0 {
             return Err(BuildError::new("max_workers must be at least 1, got 0"));
         }
+        if max_workers > MAX_WORKERS {
+            return Err(BuildError::new(format!(
+                "max_workers must be at most {MAX_WORKERS} (each worker is a process), got {max_workers}"
+            )));
+        }
+        if self.max_message_size == 0 || self.max_message_size > MAX_FRAME_LEN {
+            return Err(BuildError::new(format!(
+                "max_message_size must be between 1 and {MAX_FRAME_LEN} bytes, got {}",
+                self.max_message_size
+            )));
+        }
         if self.max_tasks_per_child == Some(0) {
             return Err(BuildError::new(
                 "max_tasks_per_child must be at least 1, got 0",
@@ -274,6 +392,10 @@ impl ProcessPoolBuilder {
             program: Program {
                 path: self.program,
                 args: self.args,
+                env_clear: self.env_clear,
+                envs: self.envs,
+                max_memory: self.max_memory_per_child,
+                max_message: self.max_message_size,
             },
             max_workers,
             max_tasks_per_child: self.max_tasks_per_child,

@@ -1,21 +1,26 @@
-//! One worker process: starting it (its own listening socket, the handshake), sending it a
-//! call, telling how it ended.
+//! One worker process: starting it (its own listening socket, the peer check, the handshake),
+//! and telling how it ended.
 
+use std::ffi::OsString;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futurepool_worker::frame::MAX_FRAME_LEN;
-use futurepool_worker::{Hello, PROTOCOL_VERSION, Signature, WORKER_ARG, codec, worker_socket};
-use tokio::io::AsyncReadExt;
-use tokio::net::UnixListener;
-use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use futurepool_worker::{
+    Hello, MAX_MEMORY_ARG, MAX_MESSAGE_ARG, PROTOCOL_VERSION, Signature, WORKER_ARG, codec,
+    worker_socket,
+};
+use rustix::io::Errno;
+use tokio::net::unix::OwnedWriteHalf;
+use tokio::net::{UnixListener, UnixStream};
 use tokio::process::Command;
 use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::Instant;
 
 use crate::exit::describe;
+use crate::frames::FrameReader;
 
 /// How long a started worker has to connect and say hello.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -23,27 +28,38 @@ const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a worker whose channel closed has to exit before it is killed.
 const EXIT_GRACE: Duration = Duration::from_secs(1);
 
-/// What a worker process is started from.
+/// What a worker process is started from, and the limits it runs under.
 #[derive(Clone, Debug)]
 pub(crate) struct Program {
     /// The program, or `None` for the current executable.
     pub(crate) path: Option<PathBuf>,
     pub(crate) args: Vec<String>,
+    /// Start from an empty environment (then add `envs`).
+    pub(crate) env_clear: bool,
+    pub(crate) envs: Vec<(OsString, OsString)>,
+    /// The child's address-space limit, in bytes.
+    pub(crate) max_memory: Option<u64>,
+    /// The largest message either way, in bytes.
+    pub(crate) max_message: usize,
 }
 
 /// Why a worker did not start.
 pub(crate) enum StartError {
-    /// This start failed; another may work.
+    /// The program ran but did not become a worker (it exited, or never connected): counted;
+    /// the pool is broken after several in a row.
     Failed(String),
+    /// The system could not start it now (out of processes, memory or descriptors, the
+    /// executable busy): another start will be tried later, however many fail.
+    Transient(String),
     /// No start can work: the pool is broken at once.
     Broken(String),
 }
 
-use StartError::{Broken, Failed};
+use StartError::{Broken, Failed, Transient};
 
 /// A running worker process with its channel.
 pub(crate) struct Child {
-    process: tokio::process::Child,
+    pub(crate) process: tokio::process::Child,
     pub(crate) reader: FrameReader,
     pub(crate) writer: OwnedWriteHalf,
     pid: u32,
@@ -51,69 +67,6 @@ pub(crate) struct Child {
     /// The place this process takes among the pool's `max_workers` processes; given back
     /// once the process is reaped (when the child is dropped after `kill` or `how_it_ended`).
     _place: OwnedSemaphorePermit,
-}
-
-/// Reads length-delimited frames from the channel. Cancel-safe: the bytes read so far stay in
-/// its buffer, so it can wait in a `select!` beside other events.
-pub(crate) struct FrameReader {
-    stream: OwnedReadHalf,
-    buf: Vec<u8>,
-    start: usize,
-}
-
-impl FrameReader {
-    fn new(stream: OwnedReadHalf) -> Self {
-        Self {
-            stream,
-            buf: Vec::with_capacity(8192),
-            start: 0,
-        }
-    }
-
-    /// The next frame; `Ok(None)` when the stream ends between frames.
-    pub(crate) async fn next(&mut self) -> io::Result<Option<Vec<u8>>> {
-        loop {
-            if let Some(frame) = self.parse()? {
-                return Ok(Some(frame));
-            }
-            if self.start > 0 {
-                self.buf.drain(..self.start);
-                self.start = 0;
-            }
-            self.buf.reserve(8192);
-            if self.stream.read_buf(&mut self.buf).await? == 0 {
-                return if self.buf.is_empty() {
-                    Ok(None)
-                } else {
-                    Err(io::ErrorKind::UnexpectedEof.into())
-                };
-            }
-        }
-    }
-
-    fn parse(&mut self) -> io::Result<Option<Vec<u8>>> {
-        let available = &self.buf[self.start..];
-        let Some(prefix) = available.first_chunk::<4>() else {
-            return Ok(None);
-        };
-        let len = u32::from_be_bytes(*prefix) as usize;
-        if len > MAX_FRAME_LEN {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("frame length {len} is larger than the limit of {MAX_FRAME_LEN} bytes"),
-            ));
-        }
-        let Some(frame) = available.get(4..4 + len) else {
-            return Ok(None);
-        };
-        let frame = frame.to_vec();
-        self.start += 4 + len;
-        if self.start == self.buf.len() {
-            self.buf.clear();
-            self.start = 0;
-        }
-        Ok(Some(frame))
-    }
 }
 
 impl Child {
@@ -137,21 +90,15 @@ impl Child {
                 .map_err(|e| Broken(format!("cannot find the current executable: {e}")))?,
         };
         let listener = UnixListener::bind(socket)
-            .map_err(|e| Failed(format!("cannot listen on {}: {e}", socket.display())))?;
-        let mut command = Command::new(&path);
-        command
-            .args(&program.args)
-            .arg(worker_arg(socket))
-            .stdin(Stdio::null())
-            // What a task prints goes to the parent's stderr, never into the channel.
-            .stdout(io::stderr())
-            .kill_on_drop(true);
-        let spawned = command.spawn();
-        let mut process =
-            spawned.map_err(|e| Failed(format!("cannot start {}: {e}", path.display())))?;
+            .map_err(|e| Transient(format!("cannot listen on {}: {e}", socket.display())))?;
+        let mut process = spawn(program, &path, socket)?;
         let pid = process.id().unwrap_or(0);
+        let deadline = Instant::now() + START_TIMEOUT;
         let connected = tokio::select! {
-            accepted = listener.accept() => accepted.map(|(stream, _)| stream),
+            // A child that connected, then exited (one refusing to serve, saying why) is
+            // heard first.
+            biased;
+            stream = accept_from(&listener, pid) => stream,
             status = process.wait() => {
                 let _ = std::fs::remove_file(socket);
                 return Err(Failed(match status {
@@ -159,7 +106,7 @@ impl Child {
                     Err(e) => format!("worker process {pid}: {e}"),
                 }));
             }
-            () = tokio::time::sleep(START_TIMEOUT) => Err(io::Error::new(io::ErrorKind::TimedOut, "timed out")),
+            () = tokio::time::sleep_until(deadline) => Err(io::Error::new(io::ErrorKind::TimedOut, "timed out")),
         };
         drop(listener);
         let _ = std::fs::remove_file(socket);
@@ -173,29 +120,38 @@ impl Child {
             }
         };
         let (read, writer) = stream.into_split();
-        let mut reader = FrameReader::new(read);
+        let mut reader = FrameReader::new(read, program.max_message.max(HELLO_ROOM));
         let hello = tokio::select! {
             frame = reader.next() => frame,
-            () = tokio::time::sleep(START_TIMEOUT) => Err(io::Error::new(io::ErrorKind::TimedOut, "timed out")),
+            () = tokio::time::sleep_until(deadline) => Err(io::Error::new(io::ErrorKind::TimedOut, "timed out")),
         };
         let hello: Hello = match hello {
             Ok(Some(frame)) => codec::decode(&frame).map_err(|e| {
+                let _ = process.start_kill();
                 Failed(format!(
-                    "worker process {pid} sent a hello that does not decode: {e}"
+                    "worker process {pid} did not say hello ({e}); is it a futurepool worker of the same version?"
                 ))
             })?,
             Ok(None) | Err(_) => {
                 let how = match tokio::time::timeout(EXIT_GRACE, process.wait()).await {
                     Ok(Ok(status)) => describe(status),
-                    _ => "it was killed".to_owned(),
+                    _ => {
+                        let _ = process.start_kill();
+                        "it was killed".to_owned()
+                    }
                 };
                 return Err(Failed(format!(
                     "worker process {pid} closed its channel before saying hello: {how}"
                 )));
             }
         };
+        if let Some(why) = hello.refused {
+            let _ = process.start_kill();
+            return Err(Broken(why));
+        }
         if hello.protocol != PROTOCOL_VERSION {
-            return Err(Failed(format!(
+            let _ = process.start_kill();
+            return Err(Broken(format!(
                 "worker process {pid} speaks protocol {}, this pool speaks {PROTOCOL_VERSION}",
                 hello.protocol
             )));
@@ -241,6 +197,81 @@ impl Child {
     /// Kills the process and waits until it is reaped.
     pub(crate) async fn kill(mut self) {
         let _ = self.process.kill().await;
+    }
+}
+
+/// Room for a hello however small `max_message_size` is.
+const HELLO_ROOM: usize = 1 << 20;
+
+/// Starts the process: in its own process group (a Ctrl-C at the terminal reaches the parent
+/// only), with the pool's environment and limits, its stdout sent to the parent's stderr.
+fn spawn(
+    program: &Program,
+    path: &Path,
+    socket: &Path,
+) -> Result<tokio::process::Child, StartError> {
+    let mut command = Command::new(path);
+    if program.env_clear {
+        command.env_clear();
+    }
+    command
+        .envs(program.envs.iter().map(|(k, v)| (k, v)))
+        .args(&program.args)
+        .arg(worker_arg(socket))
+        .arg(format!("{MAX_MESSAGE_ARG}={}", program.max_message));
+    if let Some(bytes) = program.max_memory {
+        command.arg(format!("{MAX_MEMORY_ARG}={bytes}"));
+    }
+    command
+        .stdin(Stdio::null())
+        // What a task prints goes to the parent's stderr, never into the channel.
+        .stdout(io::stderr())
+        .process_group(0)
+        .kill_on_drop(true);
+    command.spawn().map_err(|e| {
+        let why = format!("cannot start {}: {e}", path.display());
+        let _ = std::fs::remove_file(socket);
+        if never_starts(&e) {
+            Broken(why)
+        } else {
+            Transient(why)
+        }
+    })
+}
+
+/// Whether a failed spawn can never succeed: the program is missing, not executable, or not
+/// a program at all. Anything else (`EAGAIN`, `ENOMEM`, `EMFILE`, `ETXTBSY`, ...) may pass.
+fn never_starts(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied
+    ) || Errno::from_io_error(e).is_some_and(|errno| {
+        [
+            Errno::NOEXEC,
+            Errno::ISDIR,
+            Errno::NOTDIR,
+            Errno::LOOP,
+            Errno::NAMETOOLONG,
+        ]
+        .contains(&errno)
+    })
+}
+
+/// The first connection to `listener` from process `pid`. A connection from any other
+/// process (another local user racing the child, or anything else that found the socket) is
+/// refused: closed at once, without reading or sending a byte.
+async fn accept_from(listener: &UnixListener, pid: u32) -> io::Result<UnixStream> {
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let peer = stream.peer_cred().ok().and_then(|cred| cred.pid());
+        if peer.and_then(|p| u32::try_from(p).ok()) == Some(pid) {
+            return Ok(stream);
+        }
+        tracing::warn!(
+            pid,
+            peer = ?peer,
+            "refused a connection to a worker socket from another process"
+        );
     }
 }
 

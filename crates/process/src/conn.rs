@@ -13,12 +13,13 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use futurepool_worker::frame::write_frame_async;
 use futurepool_worker::{Outcome, Reply, Signature, codec};
+use tokio::io::AsyncWriteExt;
 use tokio::runtime::Handle;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::child::Child;
+use crate::exit::describe;
 
 /// How many calls a worker may hold at once: the running one and one waiting behind it.
 pub(crate) const PIPELINE_DEPTH: usize = 4;
@@ -45,7 +46,8 @@ pub(crate) enum Answer {
 /// A call for the driver.
 pub(crate) struct Request {
     pub(crate) id: u64,
-    pub(crate) call: Arc<[u8]>,
+    /// The whole frame: length prefix and encoded call.
+    pub(crate) call: Arc<Vec<u8>>,
     pub(crate) function: &'static str,
     pub(crate) timeout: Option<Duration>,
     pub(crate) answer: oneshot::Sender<Answer>,
@@ -219,14 +221,84 @@ struct Pending {
 
 /// Why the driver stops.
 enum End {
-    /// The channel closed: the process died.
+    /// The channel closed: the process died (its status is read next).
     Died,
+    /// The process ended (seen by its reaper, even while something else, such as a
+    /// grandchild, holds its channel open).
+    Exited(std::process::ExitStatus),
     /// The running call's timeout passed.
     TimedOut,
     /// The running call's task was cancelled, or the worker broke the protocol.
     Killed,
+    /// Writing a call failed; the call never started.
+    WriteFailed,
     /// Retired: no calls left.
     Retired,
+}
+
+/// The state of one worker's driver.
+struct Driver {
+    conn: Arc<Conn>,
+    roster: Arc<Roster>,
+    queue: VecDeque<Pending>,
+    since: Instant,
+    answered: u64,
+    retiring: bool,
+}
+
+impl Driver {
+    /// Handles one reply frame; `Some` when the driver must stop.
+    fn reply(&mut self, frame: &[u8]) -> Option<End> {
+        let Some(done) = self.queue.pop_front() else {
+            return Some(End::Killed);
+        };
+        let reply = match codec::decode::<Reply>(frame) {
+            Ok(reply) if reply.id == done.id => reply,
+            _ => {
+                let _ = done.answer.send(Answer::Died(
+                    "it sent a reply that does not match its call, and was killed".to_owned(),
+                ));
+                return Some(End::Killed);
+            }
+        };
+        let now = Instant::now();
+        self.roster.record(done.function, now - self.since);
+        let _ = done.answer.send(Answer::Reply(reply.outcome));
+        self.answered += 1;
+        self.since = now;
+        {
+            let mut state = lock(&self.conn.state);
+            state.in_flight -= 1;
+            state.front = self.queue.front().map(|p| (p.function, now));
+            if self.conn.max_calls.is_some_and(|max| self.answered >= max) {
+                state.closed = true;
+                self.retiring = true;
+            }
+        }
+        self.roster.changed.notify_waiters();
+        if self.queue.front().is_some_and(|p| p.cancelled) {
+            return Some(End::Killed);
+        }
+        if self.retiring && self.queue.is_empty() {
+            return Some(End::Retired);
+        }
+        None
+    }
+
+    /// Queues a call that was written to the worker.
+    fn sent(&mut self, request: Request) {
+        if self.queue.is_empty() {
+            self.since = Instant::now();
+            lock(&self.conn.state).front = Some((request.function, self.since));
+        }
+        self.queue.push_back(Pending {
+            id: request.id,
+            function: request.function,
+            timeout: request.timeout,
+            answer: request.answer,
+            cancelled: false,
+        });
+    }
 }
 
 /// The driver: one Tokio task per worker process.
@@ -236,74 +308,62 @@ async fn run(
     conn: Arc<Conn>,
     roster: Arc<Roster>,
 ) {
-    let mut queue: VecDeque<Pending> = VecDeque::new();
-    let mut since = Instant::now();
-    let mut answered = 0u64;
-    let mut retiring = false;
+    let mut driver = Driver {
+        conn: Arc::clone(&conn),
+        roster: Arc::clone(&roster),
+        queue: VecDeque::new(),
+        since: Instant::now(),
+        answered: 0,
+        retiring: false,
+    };
+    let mut unsent = None;
     let end = loop {
-        let deadline = queue.front().and_then(|p| p.timeout).map(|t| since + t);
+        let deadline = driver
+            .queue
+            .front()
+            .and_then(|p| p.timeout)
+            .map(|t| driver.since + t);
         tokio::select! {
             frame = child.reader.next() => {
                 let Ok(Some(frame)) = frame else { break End::Died };
-                let Some(done) = queue.pop_front() else { break End::Killed };
-                let reply = match codec::decode::<Reply>(&frame) {
-                    Ok(reply) if reply.id == done.id => reply,
-                    _ => {
-                        let _ = done.answer.send(Answer::Died(
-                            "it sent a reply that does not match its call, and was killed".to_owned(),
-                        ));
-                        break End::Killed;
-                    }
+                if let Some(end) = driver.reply(&frame) {
+                    break end;
+                }
+            }
+            status = child.process.wait() => {
+                // Replies the worker wrote before it ended are answered first.
+                let mut end = None;
+                while end.is_none() && let Ok(Some(frame)) = child.reader.try_next() {
+                    end = driver.reply(&frame);
+                }
+                break match (end, status) {
+                    (Some(end), _) => end,
+                    (None, Ok(status)) => End::Exited(status),
+                    (None, Err(_)) => End::Died,
                 };
-                let now = Instant::now();
-                roster.record(done.function, now - since);
-                let _ = done.answer.send(Answer::Reply(reply.outcome));
-                answered += 1;
-                since = now;
-                {
-                    let mut state = lock(&conn.state);
-                    state.in_flight -= 1;
-                    state.front = queue.front().map(|p| (p.function, now));
-                    if conn.max_calls.is_some_and(|max| answered >= max) {
-                        state.closed = true;
-                        retiring = true;
-                    }
-                }
-                roster.changed.notify_waiters();
-                if queue.front().is_some_and(|p| p.cancelled) {
-                    break End::Killed;
-                }
-                if retiring && queue.is_empty() {
-                    break End::Retired;
-                }
             }
             message = inbox.recv() => match message {
                 Some(Message::Call(request)) => {
-                    // A failed write means the process died: the read side sees it next.
-                    let _ = write_frame_async(&mut child.writer, &request.call).await;
-                    if queue.is_empty() {
-                        since = Instant::now();
-                        lock(&conn.state).front = Some((request.function, since));
+                    if let Err(e) = child.writer.write_all(&request.call).await {
+                        // The worker is gone or its channel broken (perhaps mid-frame):
+                        // this call never started.
+                        tracing::warn!(pid = child.pid(), error = %e, "writing a call to a worker process failed");
+                        unsent = Some(request);
+                        break End::WriteFailed;
                     }
-                    queue.push_back(Pending {
-                        id: request.id,
-                        function: request.function,
-                        timeout: request.timeout,
-                        answer: request.answer,
-                        cancelled: false,
-                    });
+                    driver.sent(request);
                 }
                 Some(Message::Cancel(id)) => {
-                    if queue.front().is_some_and(|p| p.id == id) {
+                    if driver.queue.front().is_some_and(|p| p.id == id) {
                         break End::Killed;
                     }
-                    if let Some(p) = queue.iter_mut().find(|p| p.id == id) {
+                    if let Some(p) = driver.queue.iter_mut().find(|p| p.id == id) {
                         p.cancelled = true;
                     }
                 }
                 Some(Message::Retire) | None => {
-                    retiring = true;
-                    if queue.is_empty() {
+                    driver.retiring = true;
+                    if driver.queue.is_empty() {
                         break End::Retired;
                     }
                 }
@@ -314,11 +374,19 @@ async fn run(
     lock(&conn.state).closed = true;
     inbox.close();
     let pid = child.pid();
+    let mut queue = driver.queue;
     let front = queue.pop_front();
     let answer = match end {
         End::Died => {
             let how = child.how_it_ended().await;
             drop(child); // gives its place back
+            tracing::warn!(pid, %how, "a worker process died");
+            Answer::Died(how)
+        }
+        End::Exited(status) => {
+            let how = describe(status);
+            // Whatever still holds its channel (a grandchild) does not keep its place.
+            drop(child);
             tracing::warn!(pid, %how, "a worker process died");
             Answer::Died(how)
         }
@@ -330,6 +398,10 @@ async fn run(
             child.kill().await;
             Answer::TimedOut
         }
+        End::WriteFailed => {
+            child.kill().await;
+            Answer::Died("its channel failed and it was killed".to_owned())
+        }
         End::Killed | End::Retired => {
             child.kill().await;
             Answer::Died("it was killed".to_owned())
@@ -337,6 +409,9 @@ async fn run(
     };
     if let Some(front) = front {
         let _ = front.answer.send(answer);
+    }
+    if let Some(request) = unsent {
+        let _ = request.answer.send(Answer::NotStarted);
     }
     for waiting in queue {
         let _ = waiting.answer.send(Answer::NotStarted);

@@ -53,10 +53,11 @@ mod builder;
 mod child;
 mod conn;
 mod exit;
+mod frames;
 mod pool;
 mod task;
 mod workers;
 
-pub use builder::ProcessPoolBuilder;
+pub use builder::{MAX_WORKERS, ProcessPoolBuilder};
 pub use futurepool_worker::{Registry, RemoteFn, main_if_worker};
 pub use pool::ProcessPool;

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use futurepool_core::{AsyncPool, PoolStats, Task, TaskError};
-use futurepool_worker::{Call, Failure, Outcome, Registry, RemoteFn, codec};
+use futurepool_worker::{Call, Failure, Outcome, Registry, RemoteFn};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -12,7 +12,7 @@ use futurepool_stream::{Map, MapInput, MapUnordered, SubmitFn, map_tasks, map_ta
 
 use crate::builder::ProcessPoolBuilder;
 use crate::conn::PIPELINE_DEPTH;
-use crate::task::{run, run_call, task_error};
+use crate::task::{framed_call, run, run_call, task_error};
 use crate::workers::Workers;
 
 /// Python's `ProcessPoolExecutor`, done right: registered functions run in child processes,
@@ -71,6 +71,8 @@ impl ProcessPool {
     /// # }
     /// ```
     pub fn builder(registry: Registry) -> ProcessPoolBuilder {
+        // A worker process whose main forgot `main_if_worker` stops here, telling its pool.
+        futurepool_worker::exit_if_stray_worker();
         ProcessPoolBuilder::new(registry)
     }
 
@@ -115,13 +117,11 @@ impl ProcessPool {
         match self.encode_call(f, id, &arg) {
             Ok(call) => {
                 self.tasks
-                    .submit_fallible(run(Arc::clone(&self.workers), f, id, call.into()))
+                    .submit_fallible(run(Arc::clone(&self.workers), f, id, Arc::new(call)))
             }
-            Err(failure) => {
-                let err = task_error(failure);
-                self.tasks
-                    .submit_fallible(async move { Err::<R, TaskError>(err) })
-            }
+            Err(err) => self
+                .tasks
+                .submit_fallible(async move { Err::<R, TaskError>(err) }),
         }
     }
 
@@ -174,13 +174,21 @@ impl ProcessPool {
         }
     }
 
-    /// The encoded call of `f(arg)`, after checking that `f` is in the pool's registry.
+    /// The call of `f(arg)` as a whole frame, after checking that `f` is in the pool's
+    /// registry and that the call is within `max_message_size`.
     fn encode_call<A: Serialize, R>(
         &self,
         f: RemoteFn<A, R>,
         id: u64,
         arg: &A,
-    ) -> Result<Vec<u8>, Failure> {
+    ) -> Result<Vec<u8>, TaskError> {
+        self.check_registered(f).map_err(task_error)?;
+        let call = f.call(id, arg).map_err(task_error)?;
+        framed_call(&self.workers, f.name(), &call)
+    }
+
+    /// Checks that `f` is in the pool's registry with the same types.
+    fn check_registered<A, R>(&self, f: RemoteFn<A, R>) -> Result<(), Failure> {
         let wanted = f.signature();
         match self.registry.signature(f.name()) {
             Some(known) if known.matches(&wanted) => {}
@@ -197,10 +205,7 @@ impl ProcessPool {
                 )));
             }
         }
-        let call = f.call(id, arg)?;
-        codec::encode(&call).map_err(|e| {
-            Failure::Invalid(format!("the call of `{}` failed to encode: {e}", f.name()))
-        })
+        Ok(())
     }
 
     /// Runs `f` on every item of `items` (an iterator or a stream) in the worker processes;
@@ -416,6 +421,23 @@ impl ProcessPool {
     /// ```
     pub fn worker_pids(&self) -> Vec<u32> {
         self.workers.pids()
+    }
+
+    /// How many worker processes failed to start since the pool was built: a program that
+    /// exited before connecting, or a start the system refused for now (such as `EAGAIN`
+    /// under process limits; the pool tries again with a growing wait, up to a second).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = futurepool_process::ProcessPool::builder(Default::default()).build().unwrap();
+    /// assert_eq!(pool.failed_starts(), 0);
+    /// # }
+    /// ```
+    pub fn failed_starts(&self) -> u64 {
+        self.workers.failed_starts()
     }
 
     /// The registry the pool was built with.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use futurepool_core::TaskError;
-use futurepool_worker::{Call, Failure, Outcome, RemoteFn, codec};
+use futurepool_worker::{Call, Failure, Outcome, RemoteFn, frame};
 use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
 
@@ -16,7 +16,7 @@ pub(crate) async fn run<A, R>(
     workers: Arc<Workers>,
     f: RemoteFn<A, R>,
     id: u64,
-    call: Arc<[u8]>,
+    call: Arc<Vec<u8>>,
 ) -> Result<R, TaskError>
 where
     R: DeserializeOwned,
@@ -44,12 +44,7 @@ where
         let pid = conn.pid();
         match answer {
             Ok(Answer::Reply(outcome)) => return f.result(outcome).map_err(task_error),
-            Ok(Answer::Died(how)) => {
-                return Err(TaskError::crashed(format!(
-                    "worker process {pid} running `{}` died: {how}",
-                    f.name()
-                )));
-            }
+            Ok(Answer::Died(how)) => return Err(died(&workers, pid, f.name(), &how)),
             Ok(Answer::TimedOut) => {
                 let limit = workers.settings.task_timeout.unwrap_or_default();
                 return Err(TaskError::timeout(format!(
@@ -84,9 +79,7 @@ pub(crate) async fn run_call(
 ) -> Result<Outcome, TaskError> {
     let id = workers.next_call_id();
     call.id = id;
-    let bytes: Arc<[u8]> = codec::encode(&call)
-        .map_err(|e| TaskError::invalid(format!("the call of `{name}` failed to encode: {e}")))?
-        .into();
+    let bytes = Arc::new(framed_call(&workers, name, &call)?);
     loop {
         let conn = workers.checkout(name, bytes.len()).await?;
         if let Err(failure) = call.function.check_served(conn.served()) {
@@ -110,11 +103,7 @@ pub(crate) async fn run_call(
         let pid = conn.pid();
         match answer {
             Ok(Answer::Reply(outcome)) => return Ok(outcome),
-            Ok(Answer::Died(how)) => {
-                return Err(TaskError::crashed(format!(
-                    "worker process {pid} running `{name}` died: {how}"
-                )));
-            }
+            Ok(Answer::Died(how)) => return Err(died(&workers, pid, name, &how)),
             Ok(Answer::TimedOut) => {
                 let limit = workers.settings.task_timeout.unwrap_or_default();
                 return Err(TaskError::timeout(format!(
@@ -129,4 +118,37 @@ pub(crate) async fn run_call(
 /// The task error for a failure the worker reported.
 pub(crate) fn task_error(failure: Failure) -> TaskError {
     TaskError::from(failure)
+}
+
+/// `call` of `name` as a whole frame, checked against the pool's `max_message_size`.
+pub(crate) fn framed_call(
+    workers: &Workers,
+    name: &str,
+    call: &Call,
+) -> Result<Vec<u8>, TaskError> {
+    let framed = frame::encode_framed(call)
+        .map_err(|e| TaskError::invalid(format!("the call of `{name}` failed to encode: {e}")))?;
+    let size = framed.len() - 4;
+    let limit = workers.settings.program.max_message;
+    if size > limit {
+        return Err(TaskError::invalid(format!(
+            "the call of `{name}` is {size} bytes, over the max_message_size of {limit} bytes; it was not sent"
+        )));
+    }
+    Ok(framed)
+}
+
+/// The crash error of a task whose worker `pid` died running `name`, as `how` says. With a
+/// memory limit, a death by a signal names it: an allocation past `RLIMIT_AS` aborts.
+pub(crate) fn died(workers: &Workers, pid: u32, name: &str, how: &str) -> TaskError {
+    let limit = match workers.settings.program.max_memory {
+        Some(bytes) if how.starts_with("signal") => format!(
+            "; its memory is limited to {bytes} bytes (max_memory_per_child), and a task that \
+             allocates past it dies this way"
+        ),
+        _ => String::new(),
+    };
+    TaskError::crashed(format!(
+        "worker process {pid} running `{name}` died: {how}{limit}"
+    ))
 }

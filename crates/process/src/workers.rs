@@ -1,7 +1,8 @@
 //! The pool's worker processes: finding room for a call on a running worker, starting new
-//! ones (with backoff, giving up after several failed starts in a row), retiring them, and
+//! ones (with backoff; broken only when the program can never start), retiring them, and
 //! never more than `max_workers` alive at once.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,11 +16,16 @@ use tokio::sync::Semaphore;
 use crate::child::{Child, Program, StartError};
 use crate::conn::{Conn, Roster, lock};
 
-/// Failed starts in a row after which the pool is broken.
+/// Starts in a row whose program ran but never became a worker (it exited or never
+/// connected) after which the pool is broken. Starts the system refused for now (`EAGAIN`,
+/// `ETXTBSY`, ...) do not count: they are retried for as long as tasks wait.
 pub(crate) const MAX_FAILED_STARTS: u32 = 5;
 
 /// The first wait after a failed start; it doubles with each further failure.
 const START_BACKOFF: Duration = Duration::from_millis(20);
+
+/// The longest wait between two starts.
+const MAX_START_BACKOFF: Duration = Duration::from_secs(1);
 
 /// Settings fixed at build time.
 pub(crate) struct Settings {
@@ -33,7 +39,7 @@ pub(crate) struct Settings {
 pub(crate) struct Workers {
     pub(crate) settings: Settings,
     handle: Handle,
-    /// The private directory (mode 0700) holding each starting worker's socket, made when
+    /// The private directory (mode 0700, see [`private_dir`]) holding each starting worker's socket, made when
     /// the first worker starts.
     dir: Mutex<Option<TempDir>>,
     pub(crate) roster: Arc<Roster>,
@@ -48,7 +54,12 @@ pub(crate) struct Workers {
 
 #[derive(Default)]
 struct Starts {
+    /// Failed starts in a row, of any kind (for the backoff).
     failed_in_row: u32,
+    /// Starts in a row whose program exited or never connected.
+    exited_in_row: u32,
+    /// Every failed start.
+    failed_total: u64,
     broken: Option<String>,
 }
 
@@ -156,7 +167,8 @@ impl Workers {
             starts.failed_in_row
         };
         if failed_in_row > 0 {
-            tokio::time::sleep(START_BACKOFF * 2u32.pow(failed_in_row.min(6) - 1)).await;
+            let backoff = START_BACKOFF * 2u32.pow(failed_in_row.min(10) - 1);
+            tokio::time::sleep(backoff.min(MAX_START_BACKOFF)).await;
         }
         let started = match self.socket_path() {
             Ok(socket) => Child::start(&self.settings.program, &socket, place).await,
@@ -166,7 +178,10 @@ impl Workers {
         };
         match started {
             Ok(child) => {
-                lock(&self.starts).failed_in_row = 0;
+                let mut starts = lock(&self.starts);
+                starts.failed_in_row = 0;
+                starts.exited_in_row = 0;
+                drop(starts);
                 let conn = Conn::drive(
                     child,
                     &self.roster,
@@ -179,25 +194,46 @@ impl Workers {
                 Ok(Some(conn))
             }
             Err(StartError::Broken(why)) => {
-                lock(&self.starts).broken.get_or_insert_with(|| why.clone());
+                let mut starts = lock(&self.starts);
+                starts.failed_total += 1;
+                starts.broken.get_or_insert_with(|| why.clone());
+                drop(starts);
+                tracing::error!(%why, "the process pool is broken");
                 self.roster.changed.notify_waiters();
                 Err(TaskError::crashed(format!(
                     "the process pool is broken: {why}"
                 )))
             }
+            Err(StartError::Transient(why)) => {
+                tracing::warn!(%why, "a worker process could not be started; trying again");
+                let mut starts = lock(&self.starts);
+                starts.failed_in_row += 1;
+                starts.failed_total += 1;
+                drop(starts);
+                self.roster.changed.notify_waiters();
+                Ok(None)
+            }
             Err(StartError::Failed(why)) => {
                 tracing::warn!(%why, "a worker process failed to start");
                 let mut starts = lock(&self.starts);
                 starts.failed_in_row += 1;
-                if starts.failed_in_row >= MAX_FAILED_STARTS && starts.broken.is_none() {
+                starts.exited_in_row += 1;
+                starts.failed_total += 1;
+                if starts.exited_in_row >= MAX_FAILED_STARTS && starts.broken.is_none() {
                     starts.broken = Some(format!(
                         "{MAX_FAILED_STARTS} worker processes in a row failed to start; the last: {why}"
                     ));
                 }
+                drop(starts);
                 self.roster.changed.notify_waiters();
                 Ok(None)
             }
         }
+    }
+
+    /// How many worker starts have failed since the pool was built.
+    pub(crate) fn failed_starts(&self) -> u64 {
+        lock(&self.starts).failed_total
     }
 
     /// A fresh socket path in the pool's private directory.
@@ -205,11 +241,7 @@ impl Workers {
         let mut dir = lock(&self.dir);
         let dir = match &mut *dir {
             Some(dir) => dir,
-            empty => empty.insert(
-                tempfile::Builder::new()
-                    .prefix("futurepool-process-")
-                    .tempdir()?,
-            ),
+            empty => empty.insert(private_dir()?),
         };
         let n = self.next_socket.fetch_add(1, Ordering::Relaxed);
         Ok(dir.path().join(format!("worker-{n}.sock")))
@@ -233,6 +265,19 @@ impl Workers {
             conn.retire();
         }
     }
+}
+
+/// A new directory only this user can enter (mode 0700 whatever the umask): made with that
+/// mode, so no other user can enter it even for a moment, then set to it explicitly, in case
+/// the umask took more.
+fn private_dir() -> std::io::Result<TempDir> {
+    let private = || std::fs::Permissions::from_mode(0o700);
+    let dir = tempfile::Builder::new()
+        .prefix("futurepool-process-")
+        .permissions(private())
+        .tempdir()?;
+    std::fs::set_permissions(dir.path(), private())?;
+    Ok(dir)
 }
 
 impl Drop for Workers {

@@ -27,7 +27,7 @@ pub struct CodecError {
 }
 
 impl CodecError {
-    fn new(err: impl fmt::Display) -> Self {
+    pub(crate) fn new(err: impl fmt::Display) -> Self {
         Self {
             message: err.to_string(),
         }
@@ -59,6 +59,25 @@ impl std::error::Error for CodecError {}
 /// ```
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
     rmp_serde::to_vec_named(value).map_err(CodecError::new)
+}
+
+/// Appends the encoding of `value` (as [`encode`] makes it) to `buf`.
+///
+/// # Errors
+///
+/// As [`encode`].
+///
+/// # Examples
+///
+/// ```
+/// use futurepool_worker::codec;
+///
+/// let mut buf = vec![0xff];
+/// codec::encode_into(&mut buf, &3u8).unwrap();
+/// assert_eq!(buf, [0xff, 3]);
+/// ```
+pub fn encode_into<T: Serialize + ?Sized>(buf: &mut Vec<u8>, value: &T) -> Result<(), CodecError> {
+    rmp_serde::encode::write_named(buf, value).map_err(CodecError::new)
 }
 
 /// Decodes a value that [`encode`] wrote.

@@ -15,7 +15,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 /// ```
 pub const MAX_FRAME_LEN: usize = 1 << 30;
 
-fn prefixed(payload: &[u8]) -> io::Result<Vec<u8>> {
+/// The 4-byte length prefix of a frame holding `payload`.
+fn prefix(payload: &[u8]) -> io::Result<[u8; 4]> {
     if payload.len() > MAX_FRAME_LEN {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -25,9 +26,42 @@ fn prefixed(payload: &[u8]) -> io::Result<Vec<u8>> {
             ),
         ));
     }
-    let mut buf = Vec::with_capacity(4 + payload.len());
-    buf.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-    buf.extend_from_slice(payload);
+    // At most MAX_FRAME_LEN (1 GiB), so it fits.
+    Ok(u32::try_from(payload.len())
+        .unwrap_or(u32::MAX)
+        .to_be_bytes())
+}
+
+/// Encodes `value` with [`codec::encode`](crate::codec::encode) straight into a whole frame
+/// (the length prefix, then the payload), ready for one write with no further copy.
+///
+/// # Errors
+///
+/// When the value fails to encode, or its encoding is over [`MAX_FRAME_LEN`].
+///
+/// # Examples
+///
+/// ```
+/// use futurepool_worker::{codec, frame};
+///
+/// let framed = frame::encode_framed(&7u8).unwrap();
+/// assert_eq!(framed, [0, 0, 0, 1, 7]);
+/// let mut wire: &[u8] = &framed;
+/// assert_eq!(codec::decode::<u8>(&frame::read_frame(&mut wire).unwrap().unwrap()).unwrap(), 7);
+/// ```
+pub fn encode_framed<T: serde::Serialize + ?Sized>(
+    value: &T,
+) -> Result<Vec<u8>, crate::codec::CodecError> {
+    let mut buf = vec![0u8; 4];
+    crate::codec::encode_into(&mut buf, value)?;
+    let len = buf.len() - 4;
+    if len > MAX_FRAME_LEN {
+        return Err(crate::codec::CodecError::new(format!(
+            "a message of {len} bytes is larger than the limit of {MAX_FRAME_LEN} bytes"
+        )));
+    }
+    let prefix = u32::try_from(len).unwrap_or(u32::MAX).to_be_bytes();
+    buf[..4].copy_from_slice(&prefix);
     Ok(buf)
 }
 
@@ -42,7 +76,7 @@ fn checked_len(prefix: [u8; 4]) -> io::Result<usize> {
     Ok(len)
 }
 
-/// Writes one frame holding `payload`, with a single `write_all`.
+/// Writes one frame holding `payload` (its prefix, then the payload, without copying it).
 ///
 /// # Errors
 ///
@@ -58,7 +92,9 @@ fn checked_len(prefix: [u8; 4]) -> io::Result<usize> {
 /// assert_eq!(wire, [0, 0, 0, 2, b'h', b'i']);
 /// ```
 pub fn write_frame<W: Write + ?Sized>(writer: &mut W, payload: &[u8]) -> io::Result<()> {
-    writer.write_all(&prefixed(payload)?)?;
+    let prefix = prefix(payload)?;
+    writer.write_all(&prefix)?;
+    writer.write_all(payload)?;
     writer.flush()
 }
 
@@ -117,7 +153,9 @@ pub async fn write_frame_async<W: AsyncWrite + Unpin + ?Sized>(
     writer: &mut W,
     payload: &[u8],
 ) -> io::Result<()> {
-    writer.write_all(&prefixed(payload)?).await?;
+    let prefix = prefix(payload)?;
+    writer.write_all(&prefix).await?;
+    writer.write_all(payload).await?;
     writer.flush().await
 }
 

@@ -44,4 +44,7 @@ mod serve;
 pub use message::{Call, Failure, Hello, Outcome, PROTOCOL_VERSION, Reply, Signature};
 pub use registry::Registry;
 pub use remote_fn::RemoteFn;
-pub use serve::{WORKER_ARG, main_if_worker, serve, worker_socket};
+pub use serve::{
+    MAX_MEMORY_ARG, MAX_MESSAGE_ARG, WORKER_ARG, exit_if_stray_worker, main_if_worker, serve,
+    worker_socket,
+};

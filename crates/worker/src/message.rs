@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 /// # Examples
 ///
 /// ```
-/// assert_eq!(futurepool_worker::PROTOCOL_VERSION, 1);
+/// assert_eq!(futurepool_worker::PROTOCOL_VERSION, 2);
 /// ```
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// A registered function's identity on the wire: its name and the Rust names of its argument
 /// and result types.
@@ -184,6 +184,11 @@ pub struct Hello {
     pub pid: u32,
     /// Every function the worker serves.
     pub functions: Vec<Signature>,
+    /// Set by a process that was started as a worker but is not one (its `main` did not call
+    /// [`main_if_worker`](crate::main_if_worker) before reaching futurepool): why it will not
+    /// serve. The pool is then broken at once, with this message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 impl Hello {
@@ -200,6 +205,25 @@ impl Hello {
             protocol: PROTOCOL_VERSION,
             pid: std::process::id(),
             functions: registry.signatures(),
+            refused: None,
+        }
+    }
+
+    /// The hello of a process that was started as a worker but will not serve, saying why.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let hello = futurepool_worker::Hello::refusing("main did not call main_if_worker");
+    /// assert!(hello.functions.is_empty());
+    /// assert_eq!(hello.refused.as_deref(), Some("main did not call main_if_worker"));
+    /// ```
+    pub fn refusing(why: impl Into<String>) -> Self {
+        Self {
+            protocol: PROTOCOL_VERSION,
+            pid: std::process::id(),
+            functions: Vec::new(),
+            refused: Some(why.into()),
         }
     }
 }
@@ -226,9 +250,15 @@ pub struct Call {
     pub id: u64,
     /// The function to run, with the types the caller expects.
     pub function: Signature,
-    /// The argument, encoded with [`codec::encode`](crate::codec::encode).
+    /// The argument, encoded with [`codec::encode`](crate::codec::encode); empty in a batch.
     #[serde(with = "serde_bytes")]
     pub arg: Vec<u8>,
+    /// A batch: several arguments of the function, each encoded with
+    /// [`codec::encode`](crate::codec::encode), run one after the other and answered with one
+    /// [`Outcome::Batch`]. Empty for a single call. Make one with
+    /// [`RemoteFn::batch`](crate::RemoteFn::batch).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub batch: Vec<serde_bytes::ByteBuf>,
 }
 
 /// A worker's answer to one [`Call`].
@@ -269,6 +299,8 @@ pub enum Outcome {
     /// The task could not run: unknown function, other types, an argument that did not
     /// decode or a result that did not encode. The message says which.
     Invalid(String),
+    /// The answer to a batch ([`Call::batch`]): one outcome per argument, in order.
+    Batch(Vec<Outcome>),
 }
 
 /// Why a task produced no value, as far as the worker side can tell: a panic in the function,

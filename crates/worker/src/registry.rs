@@ -183,7 +183,10 @@ impl Registry {
     pub fn execute(&self, call: &Call) -> Outcome {
         match self.entries.get(call.function.name.as_str()) {
             Some(entry) if entry.signature.matches(&call.function) => {
-                return (entry.handler)(&call.arg);
+                if call.batch.is_empty() {
+                    return (entry.handler)(&call.arg);
+                }
+                return Outcome::Batch(call.batch.iter().map(|arg| (entry.handler)(arg)).collect());
             }
             _ => {}
         }
@@ -197,33 +200,53 @@ impl Registry {
     }
 }
 
+/// Runs one call of `f`: decodes the argument, runs the function, encodes the result, each
+/// step inside a panic guard, so that a panicking `Deserialize`, function or `Serialize` is
+/// the task's [`Outcome::Panicked`] and the worker lives on.
 fn run<A, R>(f: RemoteFn<A, R>, arg: &[u8]) -> Outcome
 where
     A: DeserializeOwned,
     R: Serialize,
 {
-    let arg: A = match codec::decode(arg) {
-        Ok(arg) => arg,
-        Err(e) => {
+    let arg: A = match guarded(|| codec::decode(arg)) {
+        Ok(Ok(arg)) => arg,
+        Ok(Err(e)) => {
             return Outcome::Invalid(format!(
                 "the argument of `{}` failed to deserialize as {}: {e}",
                 f.name(),
                 std::any::type_name::<A>()
             ));
         }
+        Err(panic) => {
+            return Outcome::Panicked(format!(
+                "the argument of `{}` panicked while deserializing as {}: {panic}",
+                f.name(),
+                std::any::type_name::<A>()
+            ));
+        }
     };
-    let result = match catch_unwind(AssertUnwindSafe(|| f.run(arg))) {
+    let result = match guarded(|| f.run(arg)) {
         Ok(result) => result,
-        Err(payload) => return Outcome::Panicked(panic_text(payload)),
+        Err(panic) => return Outcome::Panicked(panic),
     };
-    match codec::encode(&result) {
-        Ok(bytes) => Outcome::Value(bytes),
-        Err(e) => Outcome::Invalid(format!(
+    match guarded(|| codec::encode(&result)) {
+        Ok(Ok(bytes)) => Outcome::Value(bytes),
+        Ok(Err(e)) => Outcome::Invalid(format!(
             "the result of `{}` failed to serialize as {}: {e}",
             f.name(),
             std::any::type_name::<R>()
         )),
+        Err(panic) => Outcome::Panicked(format!(
+            "the result of `{}` panicked while serializing as {}: {panic}",
+            f.name(),
+            std::any::type_name::<R>()
+        )),
     }
+}
+
+/// Runs `f`, giving the text of its panic, if it panics, as the error.
+pub(crate) fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(panic_text)
 }
 
 /// The text of a panic payload: the `&str` or `String` that `panic!` produced.

@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 
 use crate::codec;
 use crate::message::{Call, Failure, Outcome, Signature};
+use crate::registry::guarded;
 
 /// A function that can run in another process: a name (its identity on the wire) and a plain
 /// `fn(A) -> R` whose argument and result are serde types. Several arguments are one tuple.
@@ -143,7 +144,8 @@ impl<A: Serialize, R> RemoteFn<A, R> {
     ///
     /// # Errors
     ///
-    /// [`Failure::Invalid`] naming the function when `arg` fails to encode.
+    /// [`Failure::Invalid`] naming the function when `arg` fails to encode, [`Failure::Panicked`]
+    /// when its `Serialize` panics.
     ///
     /// # Examples
     ///
@@ -153,18 +155,71 @@ impl<A: Serialize, R> RemoteFn<A, R> {
     /// assert_eq!(call.function.name, "square");
     /// ```
     pub fn call(&self, id: u64, arg: &A) -> Result<Call, Failure> {
-        let arg = codec::encode(arg).map_err(|e| {
-            Failure::Invalid(format!(
-                "the argument of `{}` failed to serialize as {}: {e}",
-                self.name,
-                type_name::<A>()
-            ))
-        })?;
         Ok(Call {
             id,
             function: self.signature(),
-            arg,
+            arg: self.encode_arg(arg)?,
+            batch: Vec::new(),
         })
+    }
+
+    /// `arg` encoded for a [`Call`]; a panic in its `Serialize` is caught.
+    ///
+    /// # Errors
+    ///
+    /// [`Failure::Invalid`] naming the function when `arg` fails to encode,
+    /// [`Failure::Panicked`] when its `Serialize` panics.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_worker::RemoteFn;
+    ///
+    /// fn square(n: u64) -> u64 { n * n }
+    /// const SQUARE: RemoteFn<u64, u64> = RemoteFn::new("square", square);
+    /// let args = vec![SQUARE.encode_arg(&2).unwrap(), SQUARE.encode_arg(&3).unwrap()];
+    /// assert_eq!(SQUARE.batch(1, args).batch.len(), 2);
+    /// ```
+    pub fn encode_arg(&self, arg: &A) -> Result<Vec<u8>, Failure> {
+        match guarded(|| codec::encode(arg)) {
+            Ok(Ok(bytes)) => Ok(bytes),
+            Ok(Err(e)) => Err(Failure::Invalid(format!(
+                "the argument of `{}` failed to serialize as {}: {e}",
+                self.name,
+                type_name::<A>()
+            ))),
+            Err(panic) => Err(Failure::Panicked(format!(
+                "the argument of `{}` panicked while serializing as {}: {panic}",
+                self.name,
+                type_name::<A>()
+            ))),
+        }
+    }
+}
+
+impl<A, R> RemoteFn<A, R> {
+    /// A batch [`Call`]: this function on each of `args` (encoded with
+    /// [`encode_arg`](Self::encode_arg)), answered with one [`Outcome::Batch`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_worker::{Registry, RemoteFn};
+    ///
+    /// fn square(n: u64) -> u64 { n * n }
+    /// const SQUARE: RemoteFn<u64, u64> = RemoteFn::new("square", square);
+    /// let args = (1..=3).map(|n| SQUARE.encode_arg(&n).unwrap()).collect();
+    /// let outcome = Registry::new().with(SQUARE).execute(&SQUARE.batch(7, args));
+    /// let squares: Vec<_> = SQUARE.results(outcome, 3).into_iter().map(Result::unwrap).collect();
+    /// assert_eq!(squares, [1, 4, 9]);
+    /// ```
+    pub fn batch(&self, id: u64, args: Vec<Vec<u8>>) -> Call {
+        Call {
+            id,
+            function: self.signature(),
+            arg: Vec::new(),
+            batch: args.into_iter().map(serde_bytes::ByteBuf::from).collect(),
+        }
     }
 }
 
@@ -190,15 +245,69 @@ impl<A, R: DeserializeOwned> RemoteFn<A, R> {
     /// ```
     pub fn result(&self, outcome: Outcome) -> Result<R, Failure> {
         match outcome {
-            Outcome::Value(bytes) => codec::decode(&bytes).map_err(|e| {
-                Failure::Invalid(format!(
+            Outcome::Value(bytes) => match guarded(|| codec::decode(&bytes)) {
+                Ok(Ok(value)) => Ok(value),
+                Ok(Err(e)) => Err(Failure::Invalid(format!(
                     "the result of `{}` failed to deserialize as {}: {e}",
                     self.name,
                     type_name::<R>()
-                ))
-            }),
+                ))),
+                Err(panic) => Err(Failure::Panicked(format!(
+                    "the result of `{}` panicked while deserializing as {}: {panic}",
+                    self.name,
+                    type_name::<R>()
+                ))),
+            },
             Outcome::Panicked(msg) => Err(Failure::Panicked(msg)),
             Outcome::Invalid(msg) => Err(Failure::Invalid(msg)),
+            Outcome::Batch(_) => Err(Failure::Invalid(format!(
+                "`{}` was answered with a batch where one result was expected",
+                self.name
+            ))),
         }
     }
+
+    /// The results of a batch of `len` calls from the worker's [`Outcome::Batch`], in order.
+    /// An outcome that is not a batch of `len` (such as "result too large" for the whole
+    /// batch) is every item's error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_worker::{Outcome, RemoteFn};
+    ///
+    /// fn square(n: u64) -> u64 { n * n }
+    /// let results = RemoteFn::new("square", square).results(Outcome::Invalid("too large".into()), 2);
+    /// assert_eq!(results.len(), 2);
+    /// assert!(results.iter().all(Result::is_err));
+    /// ```
+    pub fn results(&self, outcome: Outcome, len: usize) -> Vec<Result<R, Failure>> {
+        match outcome {
+            Outcome::Batch(outcomes) if outcomes.len() == len => {
+                outcomes.into_iter().map(|o| self.result(o)).collect()
+            }
+            Outcome::Batch(outcomes) => {
+                let failure = Failure::Invalid(format!(
+                    "a batch of {len} calls of `{}` was answered with {} outcomes",
+                    self.name,
+                    outcomes.len()
+                ));
+                every(failure, len)
+            }
+            Outcome::Value(_) => {
+                let failure = Failure::Invalid(format!(
+                    "a batch of `{}` was answered with a single value",
+                    self.name
+                ));
+                every(failure, len)
+            }
+            Outcome::Panicked(msg) => every(Failure::Panicked(msg), len),
+            Outcome::Invalid(msg) => every(Failure::Invalid(msg), len),
+        }
+    }
+}
+
+/// `len` copies of `failure`, as results.
+fn every<R>(failure: Failure, len: usize) -> Vec<Result<R, Failure>> {
+    (0..len).map(|_| Err(failure.clone())).collect()
 }

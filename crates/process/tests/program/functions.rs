@@ -86,7 +86,88 @@ pub fn retyped(n: u64) -> u64 {
     n + 1
 }
 
+/// A value whose `Deserialize` panics on 7 and whose `Serialize` panics on 13.
+#[derive(Debug, PartialEq)]
+pub struct Touchy(pub u32);
+
+impl Serialize for Touchy {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        assert!(self.0 != 13, "Touchy refuses to serialize 13");
+        s.serialize_u32(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Touchy {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = u32::deserialize(d)?;
+        assert!(n != 7, "Touchy refuses to deserialize 7");
+        Ok(Touchy(n))
+    }
+}
+
+/// `2n + 1`: so 3 gives 7 (the parent cannot read it) and 6 gives 13 (the worker cannot
+/// write it).
+pub fn touchy(n: Touchy) -> Touchy {
+    Touchy(n.0 * 2 + 1)
+}
+
+/// The worker's end of its channel, kept by the test program's `--keep-socket` mode.
+pub static SOCKET: std::sync::OnceLock<std::os::unix::net::UnixStream> = std::sync::OnceLock::new();
+
+/// Starts a grandchild (`sleep 300`) that holds the worker's channel open (as its stdin),
+/// writes its pid to the file `pid_file`, then aborts.
+pub fn grandchild_then_abort(pid_file: String) -> u32 {
+    use std::process::{Command, Stdio};
+    let socket = SOCKET
+        .get()
+        .expect("the --keep-socket mode")
+        .try_clone()
+        .expect("a clone");
+    let sleeper = Command::new("sleep")
+        .arg("300")
+        .stdin(Stdio::from(std::os::fd::OwnedFd::from(socket)))
+        .spawn()
+        .expect("sleep");
+    std::fs::write(&pid_file, sleeper.id().to_string()).expect("the pid file");
+    std::process::abort()
+}
+
+/// The value of an environment variable in the worker.
+pub fn env_var(name: String) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Allocates and touches `bytes` bytes; returns how many it touched.
+pub fn alloc(bytes: u64) -> u64 {
+    let mut v = vec![1u8; usize::try_from(bytes).expect("a size")];
+    for i in (0..v.len()).step_by(4096) {
+        v[i] = 2;
+    }
+    std::hint::black_box(&v).len() as u64
+}
+
+/// A string of `n` bytes.
+pub fn text_of(n: u64) -> String {
+    "x".repeat(usize::try_from(n).expect("a size"))
+}
+
+/// `n + 1`, but panics on 13 and aborts its process on 666.
+pub fn picky(n: u64) -> u64 {
+    match n {
+        13 => panic!("picky refuses 13"),
+        666 => std::process::abort(),
+        _ => n + 1,
+    }
+}
+
 pub const SQUARE: RemoteFn<u64, u64> = RemoteFn::new("square", square);
+pub const TOUCHY: RemoteFn<Touchy, Touchy> = RemoteFn::new("touchy", touchy);
+pub const GRANDCHILD_THEN_ABORT: RemoteFn<String, u32> =
+    RemoteFn::new("grandchild_then_abort", grandchild_then_abort);
+pub const ENV_VAR: RemoteFn<String, Option<String>> = RemoteFn::new("env_var", env_var);
+pub const ALLOC: RemoteFn<u64, u64> = RemoteFn::new("alloc", alloc);
+pub const TEXT_OF: RemoteFn<u64, String> = RemoteFn::new("text_of", text_of);
+pub const PICKY: RemoteFn<u64, u64> = RemoteFn::new("picky", picky);
 pub const PID: RemoteFn<(), u32> = RemoteFn::new("pid", pid);
 pub const SLEEP_MS: RemoteFn<u64, u32> = RemoteFn::new("sleep_ms", sleep_ms);
 pub const ABORT: RemoteFn<(), u32> = RemoteFn::new("abort", abort);
@@ -112,6 +193,12 @@ pub fn worker_registry() -> Registry {
         .with(PRINT)
         .with(HALF)
         .with(RETYPED)
+        .with(TOUCHY)
+        .with(GRANDCHILD_THEN_ABORT)
+        .with(ENV_VAR)
+        .with(ALLOC)
+        .with(TEXT_OF)
+        .with(PICKY)
 }
 
 /// Registered in the test (parent) registry only: the worker program does not serve it.
@@ -143,4 +230,10 @@ pub fn parent_registry() -> Registry {
         .with(HALF)
         .with(RETYPED_HERE)
         .with(MISSING)
+        .with(TOUCHY)
+        .with(GRANDCHILD_THEN_ABORT)
+        .with(ENV_VAR)
+        .with(ALLOC)
+        .with(TEXT_OF)
+        .with(PICKY)
 }
