@@ -39,9 +39,10 @@ mod wait;
 
 pub use as_completed::{AsCompleted, AsCompletedTimeout, as_completed, as_completed_timeout};
 pub use map::{
-    AsyncPoolFn, AsyncPoolMapExt, BatchingSource, CompletionOrder, DEFAULT_MAX_BUFFER,
-    ExecutorMapExt, InputOrder, IterInput, Map, MapInput, MapStream, MapUnordered, PoolFn,
-    ResultOrder, StreamInput, SubmitFn, TaskSource, TryMap, TryMapStream, TryMapUnordered,
-    map_tasks, map_tasks_unordered, try_map_tasks, try_map_tasks_unordered,
+    AsyncPoolFn, AsyncPoolMapExt, BatchingSource, Chunk, ChunkedFn, CompletionOrder,
+    DEFAULT_MAX_BUFFER, ExecutorMapExt, InputOrder, IterInput, Map, MapInput, MapStream,
+    MapUnordered, PoolFn, ResultOrder, StopFlag, StreamInput, SubmitFn, TaskSource, TryMap,
+    TryMapStream, TryMapUnordered, map_chunked, map_chunked_unordered, map_tasks,
+    map_tasks_unordered, try_map_tasks, try_map_tasks_unordered,
 };
 pub use wait::{ReturnWhen, Wait, Waited, wait, wait_timeout, wait_with};

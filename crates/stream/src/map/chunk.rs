@@ -81,6 +81,19 @@ impl Chunking {
 
 /// What a chunk task returns: each item's outcome in input order, and how long running them
 /// took.
+///
+/// # Examples
+///
+/// ```
+/// use futurepool_stream::Chunk;
+///
+/// let chunk: Chunk<u8> = Chunk {
+///     results: [Ok(1), Ok(2)].into(),
+///     ran: 2,
+///     elapsed: std::time::Duration::from_micros(3),
+/// };
+/// assert_eq!(chunk.results.len(), 2);
+/// ```
 #[derive(Debug)]
 pub struct Chunk<T> {
     /// One outcome per item of the chunk.
@@ -92,11 +105,28 @@ pub struct Chunk<T> {
 }
 
 /// Tells the chunks of a stream that is gone to skip the items they have not started.
+///
+/// # Examples
+///
+/// ```
+/// let stop = futurepool_stream::StopFlag::default();
+/// assert!(!stop.is_stopped());
+/// stop.stop();
+/// assert!(stop.is_stopped());
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct StopFlag(Arc<AtomicBool>);
 
 impl StopFlag {
     /// Asks every chunk sharing this flag to skip its remaining items.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let stop = futurepool_stream::StopFlag::default();
+    /// stop.clone().stop();
+    /// assert!(stop.is_stopped());
+    /// ```
     pub fn stop(&self) {
         // Relaxed: the flag carries no data. A chunk that reads it late runs a few more items,
         // whose results are dropped with the stream; nothing is published through it.
@@ -104,6 +134,12 @@ impl StopFlag {
     }
 
     /// Whether [`stop`](Self::stop) was called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(!futurepool_stream::StopFlag::default().is_stopped());
+    /// ```
     pub fn is_stopped(&self) -> bool {
         // Relaxed: see `stop`.
         self.0.load(Ordering::Relaxed)

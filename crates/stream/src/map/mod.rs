@@ -10,6 +10,7 @@
 //! | `source.rs` | where items run ([`TaskSource`]) and the defaults each source picks |
 //! | `pool.rs`, `async_pool.rs`, `tasks.rs` | the three sources and their constructors |
 //! | `chunk.rs` | several items in one task, fixed or adaptive |
+//! | `chunked.rs` | the source of a pool from another crate that batches ([`ChunkedFn`]) |
 //! | `unit.rs` | one submission in flight: an item's task or a chunk's |
 //! | `order.rs` | input order or completion order ([`ResultOrder`]) |
 //! | `engine.rs` | the read-ahead bound, deadline and stop |
@@ -17,6 +18,7 @@
 
 mod async_pool;
 mod chunk;
+mod chunked;
 mod engine;
 mod input;
 mod order;
@@ -28,6 +30,8 @@ mod try_stream;
 mod unit;
 
 pub use async_pool::{AsyncPoolFn, AsyncPoolMapExt};
+pub use chunk::{Chunk, StopFlag};
+pub use chunked::{ChunkedFn, map_chunked, map_chunked_unordered};
 pub use input::{IterInput, MapInput, StreamInput};
 pub use order::{CompletionOrder, InputOrder, ResultOrder};
 pub use pool::{ExecutorMapExt, PoolFn};
