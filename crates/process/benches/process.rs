@@ -4,9 +4,12 @@
 //! cargo bench -p futurepool-process --bench process [-- --quick] [-- --no-python]
 //! ```
 //!
-//! - 20,000 tiny tasks (`submit` + `as_completed`, and `map`) on `ProcessPool`, on `CpuPool`
-//!   (the price of isolation per task) and on CPython's `ProcessPoolExecutor`
-//!   (`benches/python/process_bench.py`, run by this program), all with 2 workers;
+//! - 20,000 tiny tasks (`submit` + `as_completed`), five runs each, on `ProcessPool`, on
+//!   `CpuPool` (the price of isolation per task) and on CPython's `ProcessPoolExecutor`
+//!   (`benches/python/process_bench.py`, run by this program), all with warm pools of 2
+//!   workers; the spread of the five runs and of their ratios is printed;
+//! - a map of 1,000,000 tiny items, three runs each: `ProcessPool::map` (chunked, automatic
+//!   size) against CPython's `executor.map(chunksize=100)`, and `CpuPool::map`;
 //! - the seed's `cpu_bound_calculation` over its five numbers on `ProcessPool`, with the same
 //!   results as Python's;
 //! - the time from a crash to the replacement worker serving again.
@@ -55,6 +58,9 @@ fn registry() -> Registry {
 
 struct Options {
     tasks: u64,
+    runs: usize,
+    map_items: u64,
+    map_runs: usize,
     python: bool,
     seed: bool,
 }
@@ -65,6 +71,9 @@ fn options() -> Options {
     let quick = args.iter().any(|a| a == "--quick") || !args.iter().any(|a| a == "--bench");
     Options {
         tasks: if quick { 2_000 } else { 20_000 },
+        runs: if quick { 1 } else { 5 },
+        map_items: if quick { 20_000 } else { 1_000_000 },
+        map_runs: if quick { 1 } else { 3 },
         python: !quick && !args.iter().any(|a| a == "--no-python"),
         seed: !quick,
     }
@@ -159,6 +168,14 @@ fn python_side(opts: &Options) -> Option<Vec<(String, String)>> {
     command.arg(script).args([
         "--tasks",
         &opts.tasks.to_string(),
+        "--runs",
+        &opts.runs.to_string(),
+        "--map-items",
+        &opts.map_items.to_string(),
+        "--map-runs",
+        &opts.map_runs.to_string(),
+        "--chunksize",
+        "100",
         "--workers",
         &WORKERS.to_string(),
     ]);
@@ -188,25 +205,65 @@ fn python_side(opts: &Options) -> Option<Vec<(String, String)>> {
     )
 }
 
+/// Min, median and max of `values`.
+fn spread(values: &[f64]) -> (f64, f64, f64) {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    (v[0], v[v.len() / 2], v[v.len() - 1])
+}
+
+fn show(values: &[f64]) -> String {
+    let (min, median, max) = spread(values);
+    if values.len() == 1 {
+        format!("{median:.0}")
+    } else {
+        format!("{median:.0} ({min:.0}–{max:.0})")
+    }
+}
+
+/// The ratios of `ours` to `theirs`, pairing each run of ours with each of theirs: min,
+/// median and max.
+fn ratio(ours: &[f64], theirs: &[f64]) -> String {
+    let ratios: Vec<f64> = ours
+        .iter()
+        .flat_map(|o| theirs.iter().map(move |t| o / t))
+        .collect();
+    let (min, median, max) = spread(&ratios);
+    format!("{median:.1}× ({min:.1}–{max:.1}×)")
+}
+
 fn main() {
     main_if_worker(&registry());
     let opts = options();
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     runtime.block_on(async {
         let n = opts.tasks;
+        let m = opts.map_items;
         let pool = ProcessPool::builder(registry())
             .max_workers(WORKERS)
             .build()
             .expect("a pool");
         // Start the workers before timing.
         let _ = process_map(&pool, 64).await;
-        let p_submit = process_submit(&pool, n).await;
-        let p_map = process_map(&pool, n).await;
+        let mut p_submit = Vec::new();
+        for _ in 0..opts.runs {
+            p_submit.push(process_submit(&pool, n).await);
+        }
+        let mut p_map = Vec::new();
+        for _ in 0..opts.map_runs {
+            p_map.push(process_map(&pool, m).await);
+        }
 
         let cpu = CpuPool::builder().max_workers(WORKERS).build().expect("a pool");
         let _ = cpu_map(&cpu, 64).await;
-        let c_submit = cpu_submit(&cpu, n).await;
-        let c_map = cpu_map(&cpu, n).await;
+        let mut c_submit = Vec::new();
+        for _ in 0..opts.runs {
+            c_submit.push(cpu_submit(&cpu, n).await);
+        }
+        let mut c_map = Vec::new();
+        for _ in 0..opts.map_runs {
+            c_map.push(cpu_map(&cpu, m).await);
+        }
 
         let (median, worst, warm) = crash_to_serving(if opts.seed { 21 } else { 5 }).await;
 
@@ -224,26 +281,35 @@ fn main() {
         pool.shutdown().await;
 
         let python = if opts.python { python_side(&opts) } else { None };
-        let py = |key: &str| -> Option<f64> {
-            python.as_ref()?.iter().find(|(k, _)| k == key)?.1.parse().ok()
+        let py = |key: &str| -> Option<Vec<f64>> {
+            let line = &python.as_ref()?.iter().find(|(k, _)| k == key)?.1;
+            line.split_whitespace().map(|v| v.parse().ok()).collect()
         };
 
-        println!("ProcessPool bench: {n} tiny tasks, {WORKERS} workers\n");
-        println!("| workload | ProcessPool tasks/s | CpuPool tasks/s | CPython tasks/s | vs CPython | isolation price per task |");
+        println!(
+            "ProcessPool bench: {WORKERS} warm workers; {n} tiny tasks × {} runs; map of {m} tiny items × {} runs (CPython: chunksize=100)\n",
+            opts.runs, opts.map_runs
+        );
+        println!("median (min–max) of the runs; a ratio pairs every run of one side with every run of the other\n");
+        println!("| workload | ProcessPool /s | CpuPool /s | CPython /s | vs CPython | isolation price per item |");
         println!("|---|---:|---:|---:|---:|---:|");
         for (name, p, c, key) in [
-            ("submit + as_completed", p_submit, c_submit, "submit_as_completed"),
-            ("map", p_map, c_map, "map"),
+            ("submit + as_completed", &p_submit, &c_submit, "submit_as_completed"),
+            ("map (chunked)", &p_map, &c_map, "map"),
         ] {
-            let (python_rate, ratio) = match py(key) {
-                Some(rate) => (format!("{rate:.0}"), format!("{:.1}×", p / rate)),
-                None => ("-".to_owned(), "-".to_owned()),
+            let (python_rate, vs) = match py(key) {
+                Some(rates) if !rates.is_empty() => (show(&rates), ratio(p, &rates)),
+                _ => ("-".to_owned(), "-".to_owned()),
             };
-            let price = Duration::from_secs_f64(1.0 / p - 1.0 / c);
+            let (_, pm, _) = spread(p);
+            let (_, cm, _) = spread(c);
+            let price = Duration::from_secs_f64((1.0 / pm - 1.0 / cm).max(0.0));
             println!(
-                "| {name} | {p:.0} | {c:.0} | {python_rate} | {ratio} | {:.1} µs ({:.1}× slower) |",
+                "| {name} | {} | {} | {python_rate} | {vs} | {:.2} µs ({:.1}× slower) |",
+                show(p),
+                show(c),
                 price.as_secs_f64() * 1e6,
-                c / p
+                cm / pm
             );
         }
         println!(
@@ -254,7 +320,7 @@ fn main() {
         );
         if let Some((elapsed, results)) = seed {
             print!("\nseed cpu_bound_calculation, five numbers: ProcessPool {:.3} s", elapsed.as_secs_f64());
-            if let Some(secs) = py("seed_seconds") {
+            if let Some(secs) = py("seed_seconds").and_then(|v| v.first().copied()) {
                 print!(", CPython {secs:.3} s ({:.1}×)", secs / elapsed.as_secs_f64());
             }
             println!();

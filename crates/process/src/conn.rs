@@ -33,8 +33,9 @@ const SHORT: Duration = Duration::from_millis(1);
 
 /// How a call ended, as told to the task that sent it.
 pub(crate) enum Answer {
-    /// The worker answered.
-    Reply(Outcome),
+    /// The worker answered, after running the call for this long (from when it reached the
+    /// front of the worker's queue, so time spent waiting behind another call is left out).
+    Reply(Outcome, Duration),
     /// The worker process died while running the call; how it ended.
     Died(String),
     /// The call ran past its timeout; the worker was killed.
@@ -262,8 +263,9 @@ impl Driver {
             }
         };
         let now = Instant::now();
-        self.roster.record(done.function, now - self.since);
-        let _ = done.answer.send(Answer::Reply(reply.outcome));
+        let took = now - self.since;
+        self.roster.record(done.function, took);
+        let _ = done.answer.send(Answer::Reply(reply.outcome, took));
         self.answered += 1;
         self.since = now;
         {

@@ -54,6 +54,7 @@ mod child;
 mod conn;
 mod exit;
 mod frames;
+mod maps;
 mod pool;
 mod task;
 mod workers;

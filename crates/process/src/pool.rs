@@ -8,10 +8,7 @@ use futurepool_worker::{Call, Failure, Outcome, Registry, RemoteFn};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use futurepool_stream::{Map, MapInput, MapUnordered, SubmitFn, map_tasks, map_tasks_unordered};
-
 use crate::builder::ProcessPoolBuilder;
-use crate::conn::PIPELINE_DEPTH;
 use crate::task::{framed_call, run, run_call, task_error};
 use crate::workers::Workers;
 
@@ -53,8 +50,8 @@ use crate::workers::Workers;
 /// ```
 #[derive(Clone)]
 pub struct ProcessPool {
-    tasks: AsyncPool,
-    workers: Arc<Workers>,
+    pub(crate) tasks: AsyncPool,
+    pub(crate) workers: Arc<Workers>,
     registry: Registry,
 }
 
@@ -188,7 +185,7 @@ impl ProcessPool {
     }
 
     /// Checks that `f` is in the pool's registry with the same types.
-    fn check_registered<A, R>(&self, f: RemoteFn<A, R>) -> Result<(), Failure> {
+    pub(crate) fn check_registered<A, R>(&self, f: RemoteFn<A, R>) -> Result<(), Failure> {
         let wanted = f.signature();
         match self.registry.signature(f.name()) {
             Some(known) if known.matches(&wanted) => {}
@@ -206,90 +203,6 @@ impl ProcessPool {
             }
         }
         Ok(())
-    }
-
-    /// Runs `f` on every item of `items` (an iterator or a stream) in the worker processes;
-    /// yields the results in input order (Python's `executor.map`).
-    ///
-    /// Lazy and bounded as the other pools' map streams: items are read only as the stream is
-    /// polled, at most `min(8 × max_workers, 64)` ahead of the consumer (set another bound with
-    /// [`buffer`](futurepool_stream::MapStream::buffer)). An item's error is yielded at its
-    /// place and later items go on. Dropping the stream cancels the items not finished.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use futures_util::StreamExt;
-    /// use futurepool_process::ProcessPool;
-    /// use futurepool_worker::{Registry, RemoteFn, main_if_worker};
-    ///
-    /// fn task(n: u64) -> u64 { n.pow(2) }
-    /// const TASK: RemoteFn<u64, u64> = RemoteFn::new("task", task);
-    ///
-    /// fn main() {
-    ///     main_if_worker(&Registry::new().with(TASK));
-    ///     tokio::runtime::Runtime::new().unwrap().block_on(async {
-    ///         let pool = ProcessPool::builder(Registry::new().with(TASK)).max_workers(2).build().unwrap();
-    ///         let results: Vec<u64> = pool.map(TASK, 0..10).map(Result::unwrap).collect().await;
-    ///         assert_eq!(results, [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]);
-    ///     });
-    /// }
-    /// ```
-    pub fn map<A, R, In, Kind>(
-        &self,
-        f: RemoteFn<A, R>,
-        items: In,
-    ) -> Map<SubmitFn<impl FnMut(A) -> Task<R> + Send + 'static>, In::Stream>
-    where
-        A: Serialize + 'static,
-        R: DeserializeOwned + Send + 'static,
-        In: MapInput<Kind, Item = A>,
-    {
-        map_tasks(self.submitter(f), items).buffer(default_buffer(self.max_workers()))
-    }
-
-    /// Like [`map`](Self::map), but yields the results as they complete.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use futures_util::StreamExt;
-    /// use futurepool_process::ProcessPool;
-    /// use futurepool_worker::{Registry, RemoteFn, main_if_worker};
-    ///
-    /// fn double(n: u32) -> u32 { 2 * n }
-    /// const DOUBLE: RemoteFn<u32, u32> = RemoteFn::new("double", double);
-    ///
-    /// fn main() {
-    ///     main_if_worker(&Registry::new().with(DOUBLE));
-    ///     tokio::runtime::Runtime::new().unwrap().block_on(async {
-    ///         let pool = ProcessPool::builder(Registry::new().with(DOUBLE)).max_workers(2).build().unwrap();
-    ///         let mut out: Vec<u32> = pool.map_unordered(DOUBLE, 1..=4).map(Result::unwrap).collect().await;
-    ///         out.sort();
-    ///         assert_eq!(out, [2, 4, 6, 8]);
-    ///     });
-    /// }
-    /// ```
-    pub fn map_unordered<A, R, In, Kind>(
-        &self,
-        f: RemoteFn<A, R>,
-        items: In,
-    ) -> MapUnordered<SubmitFn<impl FnMut(A) -> Task<R> + Send + 'static>, In::Stream>
-    where
-        A: Serialize + 'static,
-        R: DeserializeOwned + Send + 'static,
-        In: MapInput<Kind, Item = A>,
-    {
-        map_tasks_unordered(self.submitter(f), items).buffer(default_buffer(self.max_workers()))
-    }
-
-    fn submitter<A, R>(&self, f: RemoteFn<A, R>) -> impl FnMut(A) -> Task<R> + Send + 'static
-    where
-        A: Serialize + 'static,
-        R: DeserializeOwned + Send + 'static,
-    {
-        let pool = self.clone();
-        move |arg| pool.submit(f, arg)
     }
 
     /// Stops accepting tasks, lets queued and running ones finish, then ends every worker
@@ -454,14 +367,6 @@ impl ProcessPool {
     pub fn registry(&self) -> &Registry {
         &self.registry
     }
-}
-
-/// The read-ahead bound of a map stream: room for the calls each worker may hold, twice over,
-/// at most 64.
-fn default_buffer(max_workers: usize) -> usize {
-    max_workers
-        .saturating_mul(PIPELINE_DEPTH * 2)
-        .clamp(1, futurepool_stream::DEFAULT_MAX_BUFFER)
 }
 
 impl fmt::Debug for ProcessPool {

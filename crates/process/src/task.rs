@@ -2,9 +2,10 @@
 //! into the task's result. A call that never started (its worker ended first) is sent again.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use futurepool_core::TaskError;
-use futurepool_worker::{Call, Failure, Outcome, RemoteFn, frame};
+use futurepool_worker::{Call, Failure, Outcome, RemoteFn, Signature, frame};
 use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
 
@@ -21,9 +22,26 @@ pub(crate) async fn run<A, R>(
 where
     R: DeserializeOwned,
 {
+    let timeout = workers.settings.task_timeout;
+    let check = |served: &[Signature]| f.check_served(served);
+    let (outcome, _) = exchange(&workers, f.name(), &check, id, call, timeout).await?;
+    f.result(outcome).map_err(task_error)
+}
+
+/// Sends the call `call` (a whole frame, id `id`) of the function `name` to a worker that
+/// `check` accepts, and waits for its undecoded outcome and how long the worker ran it;
+/// `timeout` bounds the run.
+pub(crate) async fn exchange(
+    workers: &Workers,
+    name: &'static str,
+    check: &(dyn Fn(&[Signature]) -> Result<(), Failure> + Sync),
+    id: u64,
+    call: Arc<Vec<u8>>,
+    timeout: Option<Duration>,
+) -> Result<(Outcome, Duration), TaskError> {
     loop {
-        let conn = workers.checkout(f.name(), call.len()).await?;
-        if let Err(failure) = f.check_served(conn.served()) {
+        let conn = workers.checkout(name, call.len()).await?;
+        if let Err(failure) = check(conn.served()) {
             conn.unreserve(&workers.roster);
             return Err(task_error(failure));
         }
@@ -31,8 +49,8 @@ where
         let sent = conn.send(Request {
             id,
             call: Arc::clone(&call),
-            function: f.name(),
-            timeout: workers.settings.task_timeout,
+            function: name,
+            timeout,
             answer,
         });
         if !sent {
@@ -43,13 +61,12 @@ where
         std::mem::forget(watch);
         let pid = conn.pid();
         match answer {
-            Ok(Answer::Reply(outcome)) => return f.result(outcome).map_err(task_error),
-            Ok(Answer::Died(how)) => return Err(died(&workers, pid, f.name(), &how)),
+            Ok(Answer::Reply(outcome, took)) => return Ok((outcome, took)),
+            Ok(Answer::Died(how)) => return Err(died(workers, pid, name, &how)),
             Ok(Answer::TimedOut) => {
-                let limit = workers.settings.task_timeout.unwrap_or_default();
+                let limit = timeout.unwrap_or_default();
                 return Err(TaskError::timeout(format!(
-                    "`{}` ran past the task timeout of {limit:?}; its worker process {pid} was killed",
-                    f.name()
+                    "`{name}` ran past the task timeout of {limit:?}; its worker process {pid} was killed"
                 )));
             }
             Ok(Answer::NotStarted) | Err(_) => {}
@@ -80,39 +97,11 @@ pub(crate) async fn run_call(
     let id = workers.next_call_id();
     call.id = id;
     let bytes = Arc::new(framed_call(&workers, name, &call)?);
-    loop {
-        let conn = workers.checkout(name, bytes.len()).await?;
-        if let Err(failure) = call.function.check_served(conn.served()) {
-            conn.unreserve(&workers.roster);
-            return Err(task_error(failure));
-        }
-        let (answer, answered) = oneshot::channel();
-        let sent = conn.send(Request {
-            id,
-            call: Arc::clone(&bytes),
-            function: name,
-            timeout: workers.settings.task_timeout,
-            answer,
-        });
-        if !sent {
-            continue;
-        }
-        let watch = CancelOnDrop { conn: &conn, id };
-        let answer = answered.await;
-        std::mem::forget(watch);
-        let pid = conn.pid();
-        match answer {
-            Ok(Answer::Reply(outcome)) => return Ok(outcome),
-            Ok(Answer::Died(how)) => return Err(died(&workers, pid, name, &how)),
-            Ok(Answer::TimedOut) => {
-                let limit = workers.settings.task_timeout.unwrap_or_default();
-                return Err(TaskError::timeout(format!(
-                    "`{name}` ran past the task timeout of {limit:?}; its worker process {pid} was killed"
-                )));
-            }
-            Ok(Answer::NotStarted) | Err(_) => {}
-        }
-    }
+    let function = call.function;
+    let check = |served: &[Signature]| function.check_served(served);
+    let timeout = workers.settings.task_timeout;
+    let (outcome, _) = exchange(&workers, name, &check, id, bytes, timeout).await?;
+    Ok(outcome)
 }
 
 /// The task error for a failure the worker reported.

@@ -1,0 +1,243 @@
+//! `ProcessPool::map` and `map_unordered`: lazy, bounded streams that send their items in
+//! chunks, one message per chunk, each item answered on its own.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futurepool_core::{Task, TaskError};
+use futurepool_stream::{
+    Chunk, ChunkedFn, Map, MapInput, MapUnordered, StopFlag, map_chunked, map_chunked_unordered,
+};
+use futurepool_worker::{RemoteFn, Signature};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::conn::PIPELINE_DEPTH;
+use crate::pool::ProcessPool;
+use crate::task::{exchange, framed_call, task_error};
+
+/// The default read-ahead bound of a map stream, per worker process.
+const BUFFER_PER_WORKER: usize = 512;
+
+/// The largest default read-ahead bound of a map stream.
+const MAX_BUFFER: usize = 4096;
+
+impl ProcessPool {
+    /// Runs `f` on every item of `items` (an iterator or a stream) in the worker processes;
+    /// yields the results in input order (Python's `executor.map`).
+    ///
+    /// Items travel in chunks, one message per chunk (Python's `chunksize`): by default the
+    /// size adapts, starting at one item and growing while chunks take well under a
+    /// millisecond, so tiny items cost a fraction of a message each and slow ones go alone;
+    /// [`chunk_size(n)`](futurepool_stream::MapStream::chunk_size) fixes it (1: one message
+    /// per item). Each item still resolves on its own: a panic, or an argument or result that
+    /// fails to (de)serialize, is that item's error. A chunk whose worker dies (a crash, a
+    /// kill, [`task_timeout`](crate::ProcessPoolBuilder::task_timeout), which for a chunk of
+    /// n items is n times the limit) fails every item of that chunk, and only those, with
+    /// that error; they are not run again. Set `chunk_size(1)` to confine a crash to its item.
+    ///
+    /// Lazy and bounded as the other pools' map streams: items are read only as the stream is
+    /// polled, at most `min(512 × max_workers, 4096)` ahead of the consumer, chunks included
+    /// (set another bound with [`buffer`](futurepool_stream::MapStream::buffer)). An item's
+    /// error is yielded at its place and later items go on. Dropping the stream cancels the
+    /// items not finished (killing the workers running them).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_util::StreamExt;
+    /// use futurepool_process::ProcessPool;
+    /// use futurepool_worker::{Registry, RemoteFn, main_if_worker};
+    ///
+    /// fn task(n: u64) -> u64 { n.pow(2) }
+    /// const TASK: RemoteFn<u64, u64> = RemoteFn::new("task", task);
+    ///
+    /// fn main() {
+    ///     main_if_worker(&Registry::new().with(TASK));
+    ///     tokio::runtime::Runtime::new().unwrap().block_on(async {
+    ///         let pool = ProcessPool::builder(Registry::new().with(TASK)).max_workers(2).build().unwrap();
+    ///         let results: Vec<u64> = pool.map(TASK, 0..10).map(Result::unwrap).collect().await;
+    ///         assert_eq!(results, [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]);
+    ///         let sum: u64 = pool.map(TASK, 0..1000).chunk_size(100).map(Result::unwrap)
+    ///             .fold(0, |a, b| async move { a + b }).await;
+    ///         assert_eq!(sum, (0..1000u64).map(task).sum());
+    ///     });
+    /// }
+    /// ```
+    #[allow(clippy::type_complexity)]
+    pub fn map<A, R, In, Kind>(
+        &self,
+        f: RemoteFn<A, R>,
+        items: In,
+    ) -> Map<
+        ChunkedFn<
+            impl FnMut(A) -> Task<R> + Send + 'static,
+            impl FnMut(Vec<A>, &StopFlag) -> Task<Chunk<R>> + Send + 'static,
+        >,
+        In::Stream,
+    >
+    where
+        A: Serialize + 'static,
+        R: DeserializeOwned + Send + 'static,
+        In: MapInput<Kind, Item = A>,
+    {
+        map_chunked(self.chunked(f), items)
+    }
+
+    /// Like [`map`](Self::map), but yields the results as they complete.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_util::StreamExt;
+    /// use futurepool_process::ProcessPool;
+    /// use futurepool_worker::{Registry, RemoteFn, main_if_worker};
+    ///
+    /// fn double(n: u32) -> u32 { 2 * n }
+    /// const DOUBLE: RemoteFn<u32, u32> = RemoteFn::new("double", double);
+    ///
+    /// fn main() {
+    ///     main_if_worker(&Registry::new().with(DOUBLE));
+    ///     tokio::runtime::Runtime::new().unwrap().block_on(async {
+    ///         let pool = ProcessPool::builder(Registry::new().with(DOUBLE)).max_workers(2).build().unwrap();
+    ///         let mut out: Vec<u32> = pool.map_unordered(DOUBLE, 1..=4).map(Result::unwrap).collect().await;
+    ///         out.sort();
+    ///         assert_eq!(out, [2, 4, 6, 8]);
+    ///     });
+    /// }
+    /// ```
+    #[allow(clippy::type_complexity)]
+    pub fn map_unordered<A, R, In, Kind>(
+        &self,
+        f: RemoteFn<A, R>,
+        items: In,
+    ) -> MapUnordered<
+        ChunkedFn<
+            impl FnMut(A) -> Task<R> + Send + 'static,
+            impl FnMut(Vec<A>, &StopFlag) -> Task<Chunk<R>> + Send + 'static,
+        >,
+        In::Stream,
+    >
+    where
+        A: Serialize + 'static,
+        R: DeserializeOwned + Send + 'static,
+        In: MapInput<Kind, Item = A>,
+    {
+        map_chunked_unordered(self.chunked(f), items)
+    }
+
+    /// The task source of `f`'s map streams.
+    #[allow(clippy::type_complexity)]
+    fn chunked<A, R>(
+        &self,
+        f: RemoteFn<A, R>,
+    ) -> ChunkedFn<
+        impl FnMut(A) -> Task<R> + Send + 'static,
+        impl FnMut(Vec<A>, &StopFlag) -> Task<Chunk<R>> + Send + 'static,
+    >
+    where
+        A: Serialize + 'static,
+        R: DeserializeOwned + Send + 'static,
+    {
+        let one = self.clone();
+        let many = self.clone();
+        let workers = self.max_workers();
+        ChunkedFn::new(
+            move |arg| one.submit(f, arg),
+            move |args: Vec<A>, _: &StopFlag| many.submit_chunk(f, args),
+        )
+        // Room for every call each worker may hold, so that chunks queue behind running ones.
+        .parallelism(workers.saturating_mul(PIPELINE_DEPTH))
+        .buffer(
+            workers
+                .saturating_mul(BUFFER_PER_WORKER)
+                .clamp(futurepool_stream::DEFAULT_MAX_BUFFER, MAX_BUFFER),
+        )
+    }
+
+    /// Runs `f` on each of `args` in one message to one worker.
+    fn submit_chunk<A, R>(&self, f: RemoteFn<A, R>, args: Vec<A>) -> Task<Chunk<R>>
+    where
+        A: Serialize + 'static,
+        R: DeserializeOwned + Send + 'static,
+    {
+        let len = args.len();
+        if let Err(failure) = self.check_registered(f) {
+            let err = task_error(failure);
+            return self
+                .tasks
+                .submit_fallible(async move { Ok(failed(&err, len)) });
+        }
+        // Encoded here (a panicking `Serialize` is that item's error); those that fail stay
+        // out of the message.
+        let mut early: Vec<Option<TaskError>> = Vec::with_capacity(len);
+        let mut encoded = Vec::with_capacity(len);
+        for arg in &args {
+            match f.encode_arg(arg) {
+                Ok(bytes) => {
+                    encoded.push(bytes);
+                    early.push(None);
+                }
+                Err(failure) => early.push(Some(task_error(failure))),
+            }
+        }
+        drop(args);
+        let sent = encoded.len();
+        let id = self.workers.next_call_id();
+        let call = f.batch(id, encoded);
+        let framed = framed_call(&self.workers, f.name(), &call).map(Arc::new);
+        drop(call);
+        let workers = Arc::clone(&self.workers);
+        self.tasks.submit_fallible(async move {
+            // How long the worker ran the chunk: what adaptive chunking learns from (the time
+            // spent waiting for a worker, or behind another chunk, is not the items' cost).
+            let mut elapsed = Duration::ZERO;
+            let answered = match framed {
+                Ok(_) if sent == 0 => Vec::new(),
+                Ok(framed) => {
+                    let check = |served: &[Signature]| f.check_served(served);
+                    let timeout = workers
+                        .settings
+                        .task_timeout
+                        .map(|t| t.saturating_mul(u32::try_from(sent).unwrap_or(u32::MAX)));
+                    match exchange(&workers, f.name(), &check, id, framed, timeout).await {
+                        Ok((outcome, took)) => {
+                            elapsed = took;
+                            f.results(outcome, sent)
+                                .into_iter()
+                                .map(|r| r.map_err(task_error))
+                                .collect()
+                        }
+                        Err(err) => (0..sent).map(|_| Err(err.clone())).collect(),
+                    }
+                }
+                Err(err) => (0..sent).map(|_| Err(err.clone())).collect(),
+            };
+            let mut answered = answered.into_iter();
+            let results: VecDeque<Result<R, TaskError>> = early
+                .into_iter()
+                .map(|early| match early {
+                    Some(err) => Err(err),
+                    None => answered
+                        .next()
+                        .unwrap_or_else(|| Err(TaskError::invalid("a chunk lost an answer"))),
+                })
+                .collect();
+            Ok(Chunk {
+                results,
+                ran: len,
+                elapsed,
+            })
+        })
+    }
+}
+
+/// A chunk of `len` items that all failed with `err` before running.
+fn failed<R>(err: &TaskError, len: usize) -> Chunk<R> {
+    Chunk {
+        results: (0..len).map(|_| Err(err.clone())).collect(),
+        ran: 0,
+        elapsed: Duration::ZERO,
+    }
+}
