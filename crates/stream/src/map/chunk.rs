@@ -31,16 +31,28 @@ pub enum Chunking {
     /// Chunks of this many items (at most the read-ahead bound).
     Fixed(usize),
     /// Chunks of the current adaptive `size`, at most the read-ahead bound shared among the
-    /// pool's `workers`, so that every worker has a chunk.
-    Adaptive { size: usize, workers: usize },
+    /// pool's `workers`, so that every worker has a chunk; they grow until a chunk takes
+    /// `target`.
+    Adaptive {
+        size: usize,
+        workers: usize,
+        target: Duration,
+    },
 }
 
 impl Chunking {
     /// The chunking a stream starts with on a pool that batches tiny items.
     pub fn adaptive(workers: usize) -> Self {
+        Self::adaptive_towards(workers, CHUNK_TARGET)
+    }
+
+    /// Adaptive chunks that grow until one takes `target` (a pool whose messages cost more
+    /// than a thread hand-off wants longer chunks).
+    pub fn adaptive_towards(workers: usize, target: Duration) -> Self {
         Chunking::Adaptive {
             size: 1,
             workers: workers.max(1),
+            target,
         }
     }
 
@@ -59,20 +71,20 @@ impl Chunking {
         match self {
             Chunking::Single => 1,
             Chunking::Fixed(n) => n.min(buffer),
-            Chunking::Adaptive { size, workers } => size.min(buffer / workers).max(1),
+            Chunking::Adaptive { size, workers, .. } => size.min(buffer / workers).max(1),
         }
     }
 
-    /// Learns from a finished chunk that ran `ran` items in `elapsed`: grow towards
-    /// [`CHUNK_TARGET`] per chunk, at most doubling each time; fall back to one item when items
+    /// Learns from a finished chunk that ran `ran` items in `elapsed`: grow towards the target
+    /// time per chunk ([`CHUNK_TARGET`] by default), at most doubling each time; fall back to one item when items
     /// are slow.
     pub fn record(&mut self, ran: usize, elapsed: Duration) {
-        if let Chunking::Adaptive { size, .. } = self {
+        if let Chunking::Adaptive { size, target, .. } = self {
             if ran == 0 {
                 return;
             }
             let per_item = (elapsed.as_nanos() / ran as u128).max(1);
-            let ideal = CHUNK_TARGET.as_nanos() / per_item;
+            let ideal = target.as_nanos() / per_item;
             let ideal = usize::try_from(ideal).unwrap_or(usize::MAX);
             *size = ideal.clamp(1, (*size * 2).min(MAX_ADAPTIVE_CHUNK));
         }

@@ -5,6 +5,7 @@
 use std::fmt;
 use std::pin::Pin;
 use std::task::Context;
+use std::time::Duration;
 
 use futurepool_core::Task;
 use futures_util::Stream;
@@ -53,6 +54,7 @@ pub struct ChunkedFn<F, G> {
     submit_chunk: G,
     parallelism: usize,
     buffer: usize,
+    chunk_target: Option<Duration>,
 }
 
 impl<F, G> ChunkedFn<F, G> {
@@ -80,7 +82,30 @@ impl<F, G> ChunkedFn<F, G> {
             submit_chunk,
             parallelism: 1,
             buffer: DEFAULT_MAX_BUFFER,
+            chunk_target: None,
         }
+    }
+
+    /// How long an adaptive chunk should take to run (as the [`Chunk`]s report it): chunks
+    /// start at one item and grow, at most doubling, until they take about this long.
+    /// Default: 100 µs, as on `CpuPool`; a pool whose messages cost more wants longer chunks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use futurepool_core::Task;
+    /// # use futurepool_stream::{Chunk, ChunkedFn, StopFlag};
+    /// let source = ChunkedFn::new(
+    ///     |n: u8| Task::ready(Ok(n)),
+    ///     |_: Vec<u8>, _: &StopFlag| Task::<Chunk<u8>>::ready(Err(futurepool_core::TaskError::cancelled())),
+    /// )
+    /// .chunk_target(std::time::Duration::from_millis(1));
+    /// # let _ = source;
+    /// ```
+    #[must_use]
+    pub fn chunk_target(mut self, target: Duration) -> Self {
+        self.chunk_target = Some(target);
+        self
     }
 
     /// How many chunks may run at once (the pool's workers, times the chunks each may hold):
@@ -198,7 +223,10 @@ where
     fn defaults(&self) -> Defaults {
         Defaults {
             buffer: self.buffer,
-            chunking: Chunking::adaptive(self.parallelism),
+            chunking: match self.chunk_target {
+                Some(target) => Chunking::adaptive_towards(self.parallelism, target),
+                None => Chunking::adaptive(self.parallelism),
+            },
         }
     }
 
