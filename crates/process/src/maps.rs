@@ -23,13 +23,16 @@ const BUFFER_PER_WORKER: usize = 512;
 /// The largest default read-ahead bound of a map stream.
 const MAX_BUFFER: usize = 4096;
 
+/// How long an adaptive chunk should run in its worker.
+const CHUNK_TARGET: Duration = Duration::from_micros(500);
+
 impl ProcessPool {
     /// Runs `f` on every item of `items` (an iterator or a stream) in the worker processes;
     /// yields the results in input order (Python's `executor.map`).
     ///
     /// Items travel in chunks, one message per chunk (Python's `chunksize`): by default the
-    /// size adapts, starting at one item and growing while chunks take well under a
-    /// millisecond, so tiny items cost a fraction of a message each and slow ones go alone;
+    /// size adapts, starting at one item and growing while chunks take well under half a
+    /// millisecond in their worker, so tiny items cost a fraction of a message each and slow ones go alone;
     /// [`chunk_size(n)`](futurepool_stream::MapStream::chunk_size) fixes it (1: one message
     /// per item). Each item still resolves on its own: a panic, or an argument or result that
     /// fails to (de)serialize, is that item's error. A chunk whose worker dies (a crash, a
@@ -149,6 +152,9 @@ impl ProcessPool {
         )
         // Room for every call each worker may hold, so that chunks queue behind running ones.
         .parallelism(workers.saturating_mul(PIPELINE_DEPTH))
+        // A message costs tens of µs: chunks of about a millisecond make it a few percent,
+        // and keep growing when a loaded machine slows a chunk down.
+        .chunk_target(CHUNK_TARGET)
         .buffer(
             workers
                 .saturating_mul(BUFFER_PER_WORKER)
