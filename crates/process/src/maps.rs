@@ -189,37 +189,33 @@ impl ProcessPool {
             }
         }
         drop(args);
-        let sent = encoded.len();
-        let id = self.workers.next_call_id();
-        let call = f.batch(id, encoded);
-        let framed = framed_call(&self.workers, f.name(), &call).map(Arc::new);
-        drop(call);
+        let messages = self.messages(f, encoded);
         let workers = Arc::clone(&self.workers);
         self.tasks.submit_fallible(async move {
             // How long the worker ran the chunk: what adaptive chunking learns from (the time
             // spent waiting for a worker, or behind another chunk, is not the items' cost).
             let mut elapsed = Duration::ZERO;
-            let answered = match framed {
-                Ok(_) if sent == 0 => Vec::new(),
-                Ok(framed) => {
-                    let check = |served: &[Signature]| f.check_served(served);
-                    let timeout = workers
-                        .settings
-                        .task_timeout
-                        .map(|t| t.saturating_mul(u32::try_from(sent).unwrap_or(u32::MAX)));
-                    match exchange(&workers, f.name(), &check, id, framed, timeout).await {
-                        Ok((outcome, took)) => {
-                            elapsed = took;
-                            f.results(outcome, sent)
-                                .into_iter()
-                                .map(|r| r.map_err(task_error))
-                                .collect()
+            let mut answered = Vec::with_capacity(len);
+            for message in messages {
+                match message {
+                    Message::Framed { id, frame, items } => {
+                        let check = |served: &[Signature]| f.check_served(served);
+                        let timeout = workers
+                            .settings
+                            .task_timeout
+                            .map(|t| t.saturating_mul(u32::try_from(items).unwrap_or(u32::MAX)));
+                        match exchange(&workers, f.name(), &check, id, frame, timeout).await {
+                            Ok((outcome, took)) => {
+                                elapsed += took;
+                                let results = f.results(outcome, items).into_iter();
+                                answered.extend(results.map(|r| r.map_err(task_error)));
+                            }
+                            Err(err) => answered.extend((0..items).map(|_| Err(err.clone()))),
                         }
-                        Err(err) => (0..sent).map(|_| Err(err.clone())).collect(),
                     }
+                    Message::Failed(err) => answered.push(Err(err)),
                 }
-                Err(err) => (0..sent).map(|_| Err(err.clone())).collect(),
-            };
+            }
             let mut answered = answered.into_iter();
             let results: VecDeque<Result<R, TaskError>> = early
                 .into_iter()
@@ -238,6 +234,69 @@ impl ProcessPool {
         })
     }
 }
+
+/// One message of a chunk.
+enum Message {
+    /// A call of `items` items, as a whole frame.
+    Framed {
+        id: u64,
+        frame: Arc<Vec<u8>>,
+        items: usize,
+    },
+    /// One item whose call is over `max_message_size`.
+    Failed(TaskError),
+}
+
+impl ProcessPool {
+    /// The messages that carry `encoded` (the arguments of a chunk): one, or, when together
+    /// they are over `max_message_size`, one per item.
+    fn messages<A, R>(&self, f: RemoteFn<A, R>, encoded: Vec<Vec<u8>>) -> Vec<Message> {
+        let items = encoded.len();
+        if items == 0 {
+            return Vec::new();
+        }
+        let total: usize = encoded.iter().map(|arg| arg.len() + 5).sum();
+        if items > 1 && total + OVERHEAD > self.workers.settings.program.max_message {
+            return self.one_by_one(f, encoded);
+        }
+        let id = self.workers.next_call_id();
+        let call = f.batch(id, encoded);
+        match framed_call(&self.workers, f.name(), &call) {
+            Ok(frame) => vec![Message::Framed {
+                id,
+                frame: Arc::new(frame),
+                items,
+            }],
+            Err(err) if items == 1 => vec![Message::Failed(err)],
+            // Over the limit together after all: one message per item.
+            Err(_) => {
+                let encoded = call.batch.into_iter().map(|arg| arg.into_vec()).collect();
+                self.one_by_one(f, encoded)
+            }
+        }
+    }
+
+    /// One message per argument of `encoded`.
+    fn one_by_one<A, R>(&self, f: RemoteFn<A, R>, encoded: Vec<Vec<u8>>) -> Vec<Message> {
+        encoded
+            .into_iter()
+            .map(|arg| {
+                let id = self.workers.next_call_id();
+                match framed_call(&self.workers, f.name(), &f.batch(id, vec![arg])) {
+                    Ok(frame) => Message::Framed {
+                        id,
+                        frame: Arc::new(frame),
+                        items: 1,
+                    },
+                    Err(err) => Message::Failed(err),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Room for the rest of a chunk's call (the function's signature, the ids, the framing).
+const OVERHEAD: usize = 4096;
 
 /// A chunk of `len` items that all failed with `err` before running.
 fn failed<R>(err: &TaskError, len: usize) -> Chunk<R> {

@@ -111,3 +111,31 @@ async fn a_map_reads_its_input_lazily() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_chunk_over_max_message_size_goes_item_by_item_and_only_an_oversized_item_fails() {
+    watchdog(async {
+        let pool = common::builder(1)
+            .max_message_size(64 * 1024)
+            .build()
+            .unwrap();
+        // Ten names of 20 kB: 200 kB together, over the limit; one of 100 kB, over it alone.
+        let names: Vec<String> = (0..10)
+            .map(|i| {
+                let len = if i == 4 { 100_000 } else { 20_000 };
+                format!("FUTUREPOOL_NO_SUCH_VARIABLE_{i}_{}", "X".repeat(len))
+            })
+            .collect();
+        let results: Vec<_> = pool.map(ENV_VAR, names).chunk_size(10).collect().await;
+        for (i, result) in results.iter().enumerate() {
+            if i == 4 {
+                let err = result.as_ref().unwrap_err();
+                assert!(err.is_invalid(), "{err}");
+                assert!(err.to_string().contains("max_message_size"), "{err}");
+            } else {
+                assert_eq!(result.as_ref().unwrap(), &None, "item {i}");
+            }
+        }
+    })
+    .await;
+}
