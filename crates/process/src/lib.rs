@@ -13,9 +13,19 @@
 //! - past [`task_timeout`](ProcessPoolBuilder::task_timeout) the process is killed and the
 //!   task is `is_timeout()`; `cancel()` on a running task kills its process;
 //! - a function the worker lacks, or an argument or result that fails to (de)serialize, is
-//!   `is_invalid()` for that task alone;
+//!   `is_invalid()` for that task alone, and so is a call or result over
+//!   [`max_message_size`](ProcessPoolBuilder::max_message_size); a panic inside a
+//!   `Serialize` or `Deserialize` is `is_panic()`;
+//! - `map` and `map_unordered` send their items in chunks, one message per chunk, each item
+//!   answered on its own;
+//! - it is crash isolation, not a sandbox: workers run as the same user, with the parent's
+//!   environment unless [`env_clear`](ProcessPoolBuilder::env_clear), their memory capped by
+//!   [`max_memory_per_child`](ProcessPoolBuilder::max_memory_per_child) if set; their sockets
+//!   are private (a 0700 directory, and a connection from any process but the child is
+//!   refused) and they run in their own process group, so a Ctrl-C reaches the parent only;
 //! - children never outlive the pool: dropped, shut down, or with the parent killed by
-//!   SIGKILL (each worker watches its socket and exits when it closes);
+//!   SIGKILL (each worker watches its socket and exits when it closes); the pool watches
+//!   each worker's process, so a grandchild holding the socket open hides no crash;
 //! - what a task prints goes to the parent's stderr, never into the channel.
 //!
 //! Most users reach it through the `futurepool` crate with its `process` feature.

@@ -141,7 +141,9 @@ fn limit_memory(bytes: u64) -> io::Result<()> {
 /// sends its [`Hello`], then runs the calls it receives one at a time. It exits (status 0) as
 /// soon as the pool's end of the connection closes — when the pool shuts down, is dropped, or
 /// its process dies, even by `SIGKILL` — including while a call is running: a thread watches
-/// the connection. If it cannot connect (its pool is gone), it exits with status 2.
+/// the connection. If it cannot connect (its pool is gone), it exits with status 2. Before
+/// connecting it applies its pool's limits, given as arguments: [`MAX_MEMORY_ARG`] (its
+/// address space) and [`MAX_MESSAGE_ARG`] (the largest reply it sends).
 ///
 /// # Examples
 ///
