@@ -20,6 +20,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::child::Child;
 use crate::exit::describe;
+use crate::frames::FrameReader;
 
 /// How many calls a worker may hold at once: the running one and one waiting behind it.
 pub(crate) const PIPELINE_DEPTH: usize = 4;
@@ -287,6 +288,24 @@ impl Driver {
         None
     }
 
+    /// The worker process ended (with `status`): the replies it wrote before are answered
+    /// first.
+    fn exited(
+        &mut self,
+        reader: &mut FrameReader,
+        status: std::io::Result<std::process::ExitStatus>,
+    ) -> End {
+        while let Ok(Some(frame)) = reader.try_next() {
+            if let Some(end) = self.reply(&frame) {
+                return end;
+            }
+        }
+        match status {
+            Ok(status) => End::Exited(status),
+            Err(_) => End::Died,
+        }
+    }
+
     /// Queues a call that was written to the worker.
     fn sent(&mut self, request: Request) {
         if self.queue.is_empty() {
@@ -332,21 +351,19 @@ async fn run(
                     break end;
                 }
             }
-            status = child.process.wait() => {
-                // Replies the worker wrote before it ended are answered first.
-                let mut end = None;
-                while end.is_none() && let Ok(Some(frame)) = child.reader.try_next() {
-                    end = driver.reply(&frame);
-                }
-                break match (end, status) {
-                    (Some(end), _) => end,
-                    (None, Ok(status)) => End::Exited(status),
-                    (None, Err(_)) => End::Died,
-                };
-            }
+            status = child.process.wait() => break driver.exited(&mut child.reader, status),
             message = inbox.recv() => match message {
                 Some(Message::Call(request)) => {
-                    if let Err(e) = child.writer.write_all(&request.call).await {
+                    // A large call may wait for room in the socket: the process's end is
+                    // watched meanwhile, as a grandchild may hold the socket open.
+                    let written = tokio::select! {
+                        written = child.writer.write_all(&request.call) => written,
+                        status = child.process.wait() => {
+                            unsent = Some(request);
+                            break driver.exited(&mut child.reader, status);
+                        }
+                    };
+                    if let Err(e) = written {
                         // The worker is gone or its channel broken (perhaps mid-frame):
                         // this call never started.
                         tracing::warn!(pid = child.pid(), error = %e, "writing a call to a worker process failed");

@@ -92,6 +92,34 @@ async fn a_crash_is_seen_even_while_a_grandchild_holds_the_channel_open() {
 }
 
 #[tokio::test]
+async fn a_death_during_a_large_write_is_seen_while_a_grandchild_holds_the_channel_open() {
+    let pool = builder(1).args(["--keep-socket"]).build().unwrap();
+    let grandchild = watchdog(pool.submit(GRANDCHILD, ())).await.unwrap();
+    let worker = pool.worker_pids()[0];
+    let signal = |sig: &str, pid: u32| {
+        let sent = std::process::Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    };
+    // The worker stops reading, so a large call fills the socket and its write waits; then
+    // the worker dies, and only the grandchild holds the socket.
+    signal("-STOP", worker);
+    let large = pool.submit(ENV_VAR, "X".repeat(8 << 20));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    signal("-KILL", worker);
+    let result = tokio::time::timeout(Duration::from_secs(20), large).await;
+    signal("-KILL", grandchild);
+    let value = result.expect("watchdog: the write waited for a dead worker");
+    assert_eq!(
+        value.unwrap(),
+        None,
+        "the call never started, so it ran on a new worker"
+    );
+}
+
+#[tokio::test]
 async fn a_start_that_fails_for_a_while_is_retried_and_does_not_break_the_pool() {
     watchdog(async {
         // A worker program open for writing cannot be run (ETXTBSY): every start fails

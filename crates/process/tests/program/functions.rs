@@ -132,6 +132,23 @@ pub fn grandchild_then_abort(pid_file: String) -> u32 {
     std::process::abort()
 }
 
+/// Starts a grandchild (`sleep 300`) that holds the worker's channel open (as its stdin), and
+/// returns its pid.
+pub fn grandchild(_: ()) -> u32 {
+    use std::process::{Command, Stdio};
+    let socket = SOCKET
+        .get()
+        .expect("the --keep-socket mode")
+        .try_clone()
+        .expect("a clone");
+    Command::new("sleep")
+        .arg("300")
+        .stdin(Stdio::from(std::os::fd::OwnedFd::from(socket)))
+        .spawn()
+        .expect("sleep")
+        .id()
+}
+
 /// The value of an environment variable in the worker.
 pub fn env_var(name: String) -> Option<String> {
     std::env::var(name).ok()
@@ -164,6 +181,7 @@ pub const SQUARE: RemoteFn<u64, u64> = RemoteFn::new("square", square);
 pub const TOUCHY: RemoteFn<Touchy, Touchy> = RemoteFn::new("touchy", touchy);
 pub const GRANDCHILD_THEN_ABORT: RemoteFn<String, u32> =
     RemoteFn::new("grandchild_then_abort", grandchild_then_abort);
+pub const GRANDCHILD: RemoteFn<(), u32> = RemoteFn::new("grandchild", grandchild);
 pub const ENV_VAR: RemoteFn<String, Option<String>> = RemoteFn::new("env_var", env_var);
 pub const ALLOC: RemoteFn<u64, u64> = RemoteFn::new("alloc", alloc);
 pub const TEXT_OF: RemoteFn<u64, String> = RemoteFn::new("text_of", text_of);
@@ -195,6 +213,7 @@ pub fn worker_registry() -> Registry {
         .with(RETYPED)
         .with(TOUCHY)
         .with(GRANDCHILD_THEN_ABORT)
+        .with(GRANDCHILD)
         .with(ENV_VAR)
         .with(ALLOC)
         .with(TEXT_OF)
@@ -232,6 +251,7 @@ pub fn parent_registry() -> Registry {
         .with(MISSING)
         .with(TOUCHY)
         .with(GRANDCHILD_THEN_ABORT)
+        .with(GRANDCHILD)
         .with(ENV_VAR)
         .with(ALLOC)
         .with(TEXT_OF)
