@@ -90,7 +90,7 @@ impl Child {
                 .map_err(|e| Broken(format!("cannot find the current executable: {e}")))?,
         };
         let listener = UnixListener::bind(socket)
-            .map_err(|e| Transient(format!("cannot listen on {}: {e}", socket.display())))?;
+            .map_err(|e| classify(&e, format!("cannot listen on {}: {e}", socket.display())))?;
         let mut process = spawn(program, &path, socket)?;
         let pid = process.id().unwrap_or(0);
         let deadline = Instant::now() + START_TIMEOUT;
@@ -229,32 +229,46 @@ fn spawn(
         .process_group(0)
         .kill_on_drop(true);
     command.spawn().map_err(|e| {
-        let why = format!("cannot start {}: {e}", path.display());
         let _ = std::fs::remove_file(socket);
-        if never_starts(&e) {
-            Broken(why)
-        } else {
-            Transient(why)
-        }
+        classify(&e, format!("cannot start {}: {e}", path.display()))
     })
 }
 
-/// Whether a failed spawn can never succeed: the program is missing, not executable, or not
-/// a program at all. Anything else (`EAGAIN`, `ENOMEM`, `EMFILE`, `ETXTBSY`, ...) may pass.
-fn never_starts(e: &io::Error) -> bool {
-    matches!(
+/// What a failed spawn (or bind) means: a program that is missing, not executable or not a
+/// program at all can never start (broken at once); a lack of processes, memory or
+/// descriptors, or a program being replaced (`ETXTBSY`), passes (tried again however often it
+/// fails); anything else counts as a failed start (broken after several in a row).
+fn classify(e: &io::Error, why: String) -> StartError {
+    const FOR_NOW: [Errno; 8] = [
+        Errno::AGAIN,
+        Errno::NOMEM,
+        Errno::MFILE,
+        Errno::NFILE,
+        Errno::TXTBSY,
+        Errno::INTR,
+        Errno::NOBUFS,
+        Errno::NOSPC,
+    ];
+    const NEVER: [Errno; 6] = [
+        Errno::NOEXEC,
+        Errno::ISDIR,
+        Errno::NOTDIR,
+        Errno::LOOP,
+        Errno::NAMETOOLONG,
+        Errno::TOOBIG,
+    ];
+    let errno = Errno::from_io_error(e);
+    if errno.is_some_and(|errno| FOR_NOW.contains(&errno)) {
+        Transient(why)
+    } else if matches!(
         e.kind(),
         io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied
-    ) || Errno::from_io_error(e).is_some_and(|errno| {
-        [
-            Errno::NOEXEC,
-            Errno::ISDIR,
-            Errno::NOTDIR,
-            Errno::LOOP,
-            Errno::NAMETOOLONG,
-        ]
-        .contains(&errno)
-    })
+    ) || errno.is_some_and(|errno| NEVER.contains(&errno))
+    {
+        Broken(why)
+    } else {
+        Failed(why)
+    }
 }
 
 /// The first connection to `listener` from process `pid`. A connection from any other

@@ -147,6 +147,20 @@ async fn a_start_that_fails_for_a_while_is_retried_and_does_not_break_the_pool()
 }
 
 #[tokio::test]
+async fn a_program_that_can_never_start_breaks_the_pool_at_its_first_start() {
+    watchdog(async {
+        // A directory exists (the build accepts it) but cannot be run.
+        let tmp = tempfile::tempdir().unwrap();
+        let pool = builder(1).program(tmp.path()).build().unwrap();
+        let err = pool.submit(PID, ()).await.unwrap_err();
+        assert!(err.is_crashed(), "{err}");
+        assert!(err.to_string().contains("process pool is broken"), "{err}");
+        assert_eq!(pool.failed_starts(), 1, "not tried again");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn max_workers_beyond_the_limit_is_a_build_error_not_a_panic() {
     let err = builder(usize::MAX).build().unwrap_err();
     assert!(
