@@ -53,7 +53,18 @@ pub struct ProcessPoolBuilder {
     max_memory_per_child: Option<u64>,
 }
 
-/// The most worker processes a pool may have.
+/// The most worker processes a pool may have; a larger `max_workers` is a build error.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use futurepool_process::{MAX_WORKERS, ProcessPool};
+/// let err = ProcessPool::builder(Default::default()).max_workers(usize::MAX).build().unwrap_err();
+/// assert!(err.to_string().contains(&MAX_WORKERS.to_string()));
+/// # }
+/// ```
 pub const MAX_WORKERS: usize = 1 << 16;
 
 impl ProcessPoolBuilder {
