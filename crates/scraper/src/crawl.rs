@@ -45,6 +45,9 @@ pub(crate) struct CrawlRun {
     journal: Option<CrawlState>,
     /// The seeds' sitemaps were read (or `--sitemaps` is off).
     sitemaps_done: bool,
+    /// Sitemap tasks running, and the URLs queued from those done so far.
+    sitemaps_running: usize,
+    sitemap_queued: Vec<String>,
 }
 
 impl CrawlRun {
@@ -80,6 +83,8 @@ impl CrawlRun {
             lookahead,
             journal,
             sitemaps_done: !config.sitemaps,
+            sitemaps_running: 0,
+            sitemap_queued: Vec::new(),
             scraper,
             running: completion(),
             ready: VecDeque::new(),
@@ -91,10 +96,12 @@ impl CrawlRun {
             blocked: HashSet::new(),
             hasher: RandomState::new(),
         };
+        let mut seed_urls = Vec::new();
         for seed in seeds {
             match http::parse_url(&seed) {
                 Ok(mut url) => {
                     url.set_fragment(None);
+                    seed_urls.push(url.clone());
                     run.scope.insert(url.host_str().unwrap_or("").to_owned());
                     if run.seen.insert(url.as_str().to_owned()) {
                         run.frontier.push_back((url, 0));
@@ -112,7 +119,33 @@ impl CrawlRun {
         if let Some(records) = records {
             run.replay(records, &done);
         }
+        if !run.sitemaps_done {
+            run.start_sitemaps(seed_urls);
+        }
         Ok(run)
+    }
+
+    /// One task per seed host reads its sitemaps; their URLs are queued as seeds (depth 0).
+    fn start_sitemaps(&mut self, seeds: Vec<Url>) {
+        let mut hosts = HashSet::new();
+        for seed in seeds {
+            if !hosts.insert(host_key(&seed)) {
+                continue;
+            }
+            let scraper = self.scraper.clone();
+            let fut = async move {
+                let urls = AssertUnwindSafe(scraper.sitemap_urls(seed))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_default();
+                (String::new(), CrawlOutcome::Sitemap(urls))
+            };
+            self.running.push(self.exec.submit(fut));
+            self.sitemaps_running += 1;
+        }
+        if self.sitemaps_running == 0 {
+            self.sitemaps_done = true;
+        }
     }
 
     /// Rebuilds the crawl's state from its journal: pages done, URLs seen, the queue in the
@@ -260,6 +293,21 @@ impl CrawlRun {
             match self.running.next().await? {
                 // Only cancellation (the run is being dropped) fails a task; panics became rows.
                 Err(_) => {}
+                Ok((_, CrawlOutcome::Sitemap(urls))) => {
+                    for url in urls {
+                        let text = self.journal.is_some().then(|| url.to_string());
+                        if self.admit(url, 0) {
+                            self.sitemap_queued.extend(text);
+                        }
+                    }
+                    self.sitemaps_running -= 1;
+                    if self.sitemaps_running == 0 {
+                        // Journaled once all are read: a crash before reads them again.
+                        let urls = std::mem::take(&mut self.sitemap_queued);
+                        self.sitemaps_done = true;
+                        self.journal(|| Record::Sitemaps { urls });
+                    }
+                }
                 Ok((key, CrawlOutcome::Blocked(url))) => {
                     self.finished(&key);
                     self.scheduled -= 1;

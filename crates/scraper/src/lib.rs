@@ -32,6 +32,7 @@ pub mod output;
 mod page;
 mod row;
 mod run;
+pub mod sitemap;
 pub mod state;
 
 pub use config::{Config, DEFAULT_USER_AGENT};

@@ -60,6 +60,8 @@ pub(crate) enum CrawlOutcome {
     Blocked(String),
     /// The page was fetched (or failed): its row.
     Page(Box<CrawledPage>),
+    /// The page URLs of a seed host's sitemaps.
+    Sitemap(Vec<Url>),
 }
 
 /// A fetched crawl page: its row, depth, links and where it ended up after redirects.
@@ -303,6 +305,61 @@ impl Scraper {
         }
         let robots = self.inner.hosts.get(url).robots_loaded()?;
         Some(robots.allowed(url.as_str()))
+    }
+
+    /// The page URLs of the sitemaps of `seed`'s host (`--sitemaps`): those robots.txt names in
+    /// `Sitemap:` lines, else `/sitemap.xml`; indexes are followed one level down. At most
+    /// `max_pages` URLs and [`MAX_SITEMAP_FILES`](crate::sitemap::MAX_SITEMAP_FILES) files,
+    /// each body capped like a page; sitemap files robots.txt disallows are not read.
+    pub(crate) async fn sitemap_urls(self, seed: Url) -> Vec<Url> {
+        use crate::sitemap::{MAX_SITEMAP_FILES, parse_sitemap};
+        let inner = &self.inner;
+        let budget = usize::try_from(inner.config.max_pages).unwrap_or(usize::MAX);
+        let robots = self.robots_for(&seed).await;
+        let named = robots
+            .as_ref()
+            .map(|r| r.sitemaps.clone())
+            .unwrap_or_default();
+        let mut queue: std::collections::VecDeque<(String, u32)> = if named.is_empty() {
+            seed.join("/sitemap.xml")
+                .map(|u| (u.to_string(), 0))
+                .into_iter()
+                .collect()
+        } else {
+            named.into_iter().map(|u| (u, 0)).collect()
+        };
+        let (mut urls, mut files) = (Vec::new(), 0);
+        while let Some((text, level)) = queue.pop_front() {
+            if files == MAX_SITEMAP_FILES || urls.len() >= budget {
+                break;
+            }
+            let Ok(url) = http::parse_url(&text) else {
+                continue;
+            };
+            if robots.as_ref().is_some_and(|r| !r.allowed(url.as_str())) {
+                continue;
+            }
+            files += 1;
+            let fetched = http::fetch_url(
+                &inner.client,
+                &inner.config,
+                &inner.hosts,
+                &url,
+                http::follow_all(),
+                |_| Some(Vec::new()),
+            )
+            .await;
+            let (Some(200..=299), Some(body)) = (fetched.row.status, fetched.body) else {
+                continue;
+            };
+            let map = parse_sitemap(&body, budget - urls.len());
+            drop(body);
+            urls.extend(map.urls.iter().filter_map(|u| Url::parse(u).ok()));
+            if level == 0 {
+                queue.extend(map.sitemaps.into_iter().map(|u| (u, level + 1)));
+            }
+        }
+        urls
     }
 
     /// Counts a URL skipped because robots.txt disallows it.

@@ -242,3 +242,35 @@ async fn a_state_of_another_crawl_and_a_state_without_output_are_usage_errors() 
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("--output"));
 }
+
+#[tokio::test]
+async fn a_csv_output_is_restored_from_the_journal_and_its_torn_line_cut() {
+    let (base, site) = serve(usize::MAX).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (state, output) = (dir.path().join("crawl.state"), dir.path().join("rows.csv"));
+    let mut args = crawl_args(&base, &state, &output);
+    args.extend(["--format".to_owned(), "csv".to_owned()]);
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = common::run(common::scrape(&argv)).await;
+    assert!(out.status.success(), "{out:?}");
+    // As if the process died between journaling the last two rows and writing them, in the
+    // middle of writing the first of them.
+    let text = std::fs::read_to_string(&output).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), PAGES + 1);
+    let mut cut = lines[..lines.len() - 2].join("\n");
+    cut.push('\n');
+    cut.push_str(&lines[lines.len() - 2][..20]);
+    std::fs::write(&output, cut).unwrap();
+    let served = site.served.load(Ordering::SeqCst);
+    let out = common::run(common::scrape(&argv)).await;
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(site.served.load(Ordering::SeqCst), served, "no request");
+    let text = std::fs::read_to_string(&output).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(&reader.headers().unwrap()[0], "url");
+    let urls: Vec<String> = reader.records().map(|r| r.unwrap()[0].to_owned()).collect();
+    let distinct: BTreeSet<String> = urls.iter().cloned().collect();
+    assert_eq!(urls.len(), PAGES, "{text}");
+    assert_eq!(distinct, all_pages(&base));
+}
