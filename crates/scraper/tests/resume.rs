@@ -119,6 +119,8 @@ async fn a_crawl_killed_with_sigkill_resumes_with_one_row_per_page() {
         dir.path().join("rows.jsonl"),
     );
     let args = crawl_args(&base, &state, &output);
+    // Rows of some earlier run: a new crawl replaces them, as without --state.
+    std::fs::write(&output, format!("{{\"url\":\"{base}/stale\"}}\n")).unwrap();
 
     // First run: killed once the server holds requests, mid-crawl.
     let bin = assert_cmd::cargo::cargo_bin!("scrape");

@@ -37,7 +37,7 @@
 //! On resume the output file is the truth for what was written: its complete rows are kept, a
 //! torn last line is cut off, rows the journal has but the output lacks (the process died
 //! between the two writes) are appended from the journal, and a row whose URL the output has
-//! already is never written again.
+//! already is never written again. A state without records (a new crawl) starts the output empty.
 
 mod output;
 

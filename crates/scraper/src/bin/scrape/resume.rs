@@ -35,6 +35,17 @@ pub(crate) fn open(
         )));
     }
     let state = CrawlState::open(path, &params).map_err(|e| Usage(e.to_string()))?;
+    let cannot = |e| {
+        Usage(format!(
+            "cannot write output file {}: {e}",
+            output.display()
+        ))
+    };
+    if state.records().is_empty() {
+        // A new crawl (no row is written before its record): the output starts empty, as
+        // without --state.
+        futurepool_scraper::output::open_output(output, false).map_err(cannot)?;
+    }
     let out = reconcile_output(output, format, state.rows()).map_err(|e| {
         Usage(format!(
             "cannot resume output file {}: {e}",
