@@ -48,6 +48,7 @@ for line in sys.stdin:
 [ -x "$scrape" ] || { echo "cannot find the scrape binary" >&2; exit 1; }
 
 work="$(mktemp -d)"
+chmod 755 "$work" # nginx workers (www-data when started as root) read the site from here
 nginx_pid=""
 cleanup() {
   if [ -n "$nginx_pid" ]; then kill "$nginx_pid" 2>/dev/null || true; fi
@@ -96,7 +97,8 @@ EOF
 nginx -c "$work/nginx.conf" -p "$work" &
 nginx_pid=$!
 base="http://127.0.0.1:$port"
-for _ in $(seq 50); do curl -sf -o /dev/null "$base/p/0.html" && break; sleep 0.1; done
+for _ in $(seq 100); do curl -sf -o /dev/null "$base/p/0.html" && break; sleep 0.1; done
+curl -sf -o /dev/null "$base/p/0.html" || { echo "nginx did not start:" >&2; cat "$work/nginx-error.log" >&2; exit 1; }
 
 # measure NAME COMMAND...: appends "NAME wall user sys maxrss_kb" to $work/times
 measure() {
@@ -107,6 +109,8 @@ measure() {
 : >"$work/times"
 crawl_opts=(--depth 1000000 --max-pages "$pages" --concurrency 64 --per-host 64 --quiet --format jsonl)
 echo "crawling..." >&2
+# a first crawl, not measured, brings the site into the page cache
+"$scrape" crawl "$base/p/0.html" "${crawl_opts[@]}" --output /dev/null
 measure crawl "$scrape" crawl "$base/p/0.html" "${crawl_opts[@]}" --output "$work/crawl.jsonl"
 measure crawl_state "$scrape" crawl "$base/p/0.html" "${crawl_opts[@]}" \
   --state "$work/crawl.state" --output "$work/crawl-state.jsonl"
