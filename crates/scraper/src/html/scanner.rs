@@ -258,9 +258,17 @@ fn page_of(
     let mut hrefs_seen = HashSet::new();
     let mut seen = HashSet::new();
     let mut links = Vec::new();
-    let mut extra = 0;
+    // Past `max_links`, links are only counted: their href hashes go to a plain vector, 8 bytes
+    // each, sorted and de-duplicated at the end (a set would cost two to four times that).
+    let mut past_limit: Vec<u64> = Vec::new();
     for raw in found.hrefs() {
-        if !hrefs_seen.insert(hasher.hash_one(without_fragment(raw))) {
+        let raw_hash = hasher.hash_one(without_fragment(raw));
+        let full = links.len() >= max_links;
+        if full {
+            if hrefs_seen.contains(&raw_hash) {
+                continue;
+            }
+        } else if !hrefs_seen.insert(raw_hash) {
             continue;
         }
         let href = htmlize::unescape_attribute(text_of(raw, encoding));
@@ -271,16 +279,21 @@ fn page_of(
         if !matches!(link.scheme(), "http" | "https") || link.host_str().is_none() {
             continue;
         }
-        if links.len() < max_links {
-            if seen.insert(hasher.hash_one(link.as_str())) {
+        let link_hash = hasher.hash_one(link.as_str());
+        if !full {
+            if seen.insert(link_hash) {
                 links.push(link);
             }
-        } else if !seen.contains(&hasher.hash_one(link.as_str())) {
-            // Past the limit only the count grows: told apart by href text, not kept.
-            extra += 1;
+        } else if !seen.contains(&link_hash) {
+            if past_limit.capacity() == 0 {
+                past_limit.reserve_exact(found.href_count());
+            }
+            past_limit.push(raw_hash);
         }
     }
-    (Page { title, links }, seen.len() + extra)
+    past_limit.sort_unstable();
+    past_limit.dedup();
+    (Page { title, links }, seen.len() + past_limit.len())
 }
 
 /// `href` bytes up to its fragment: the first `#` that does not start a character reference
