@@ -56,6 +56,9 @@ pub struct Config {
     pub max_pages: u64,
     /// Crawl: do not fetch or obey robots.txt (`--ignore-robots`).
     pub ignore_robots: bool,
+    /// Crawl: also start from the URLs of the seeds' sitemaps (`--sitemaps`): those named by
+    /// `Sitemap:` lines of robots.txt, else `/sitemap.xml`.
+    pub sitemaps: bool,
     /// HTML bodies larger than this (by `Content-Length`; a body without one counts as large) are
     /// scanned on the run's `CpuPool`, each chunk a task as it arrives; smaller ones on the
     /// runtime, where a hand-off would cost more than the scan (a typical 100 KB page takes
@@ -81,6 +84,7 @@ impl Default for Config {
             depth: 2,
             max_pages: 1000,
             ignore_robots: false,
+            sitemaps: false,
             offload_parse_bytes: 256 * 1024,
         }
     }

@@ -26,14 +26,34 @@ pub fn host_key(url: &Url) -> String {
 #[derive(Debug, Default)]
 pub struct Robots {
     robot: Option<texting_robots::Robot>,
+    deny_all: bool,
     /// The `Crawl-delay` for our agent, if any (already capped).
     pub crawl_delay: Option<Duration>,
+    /// The `Sitemap:` URLs the file names (at most [`Robots::MAX_SITEMAPS`]), as written.
+    pub sitemaps: Vec<String>,
 }
 
 impl Robots {
-    /// Rules that allow everything (no robots.txt, or `--ignore-robots`).
+    /// The most `Sitemap:` lines kept from one robots.txt.
+    pub const MAX_SITEMAPS: usize = 50;
+
+    /// Rules that allow everything (robots.txt answered 4xx, or `--ignore-robots`).
     pub fn allow_all() -> Robots {
         Robots::default()
+    }
+
+    /// Rules that allow nothing: robots.txt answered 5xx or could not be fetched (RFC 9309,
+    /// section 2.3.1.4).
+    ///
+    /// ```
+    /// let r = futurepool_scraper::hosts::Robots::disallow_all();
+    /// assert!(!r.allowed("http://h/"));
+    /// ```
+    pub fn disallow_all() -> Robots {
+        Robots {
+            deny_all: true,
+            ..Robots::default()
+        }
     }
 
     /// Parses a robots.txt body for the user-agent product token `agent`.
@@ -53,9 +73,17 @@ impl Robots {
                     .delay
                     .filter(|d| d.is_finite() && *d > 0.0)
                     .map(|d| Duration::from_secs_f64(f64::from(d)).min(max_delay));
+                let sitemaps = robot
+                    .sitemaps
+                    .iter()
+                    .take(Robots::MAX_SITEMAPS)
+                    .cloned()
+                    .collect();
                 Robots {
                     robot: Some(robot),
+                    deny_all: false,
                     crawl_delay,
+                    sitemaps,
                 }
             }
             Err(_) => Robots::allow_all(),
@@ -64,7 +92,7 @@ impl Robots {
 
     /// Whether the rules let the crawler fetch `url`.
     pub fn allowed(&self, url: &str) -> bool {
-        self.robot.as_ref().is_none_or(|r| r.allowed(url))
+        !self.deny_all && self.robot.as_ref().is_none_or(|r| r.allowed(url))
     }
 }
 
@@ -114,6 +142,11 @@ impl Host {
                 .get_or_init(|| async { Arc::new(load().await) })
                 .await,
         )
+    }
+
+    /// The host's robots rules if they are loaded already (never waits, never fetches).
+    pub fn robots_loaded(&self) -> Option<Arc<Robots>> {
+        self.robots.get().cloned()
     }
 
     /// Requests to this host in flight right now.

@@ -1,11 +1,12 @@
 //! One URL, fetched politely: the shared client, per-host slots, the whole-request timeout, a
 //! streamed and capped body, and retries with exponential backoff, jitter and `Retry-After`.
 
-use crate::hosts::Hosts;
+use crate::hosts::{HostPermit, Hosts};
 use crate::row::{ErrorKind, Row};
 use crate::{Config, ScrapeError};
 use bytes::Bytes;
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use futures::future::BoxFuture;
+use reqwest::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use reqwest::{Client, Response, StatusCode};
 use std::error::Error as _;
 use std::time::{Duration, SystemTime};
@@ -13,7 +14,8 @@ use tokio::time::Instant;
 use url::Url;
 
 /// Builds the one HTTP client a run shares: rustls, gzip and brotli, HTTP/2 where the server
-/// offers it, keep-alive, the user agent and the redirect cap of `config`.
+/// offers it, keep-alive and the user agent. It follows no redirects: [`fetch_url`] does, hop by
+/// hop, so that each target passes robots.txt and the per-host limits.
 ///
 /// ```
 /// let client = futurepool_scraper::http::build_client(&futurepool_scraper::Config::default());
@@ -24,7 +26,7 @@ pub fn build_client(config: &Config) -> Result<Client, ScrapeError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     Client::builder()
         .user_agent(config.user_agent.clone())
-        .redirect(reqwest::redirect::Policy::limited(config.max_redirects))
+        .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(config.timeout)
         .pool_max_idle_per_host(config.per_host.max(1))
         .pool_idle_timeout(Duration::from_secs(30))
@@ -35,15 +37,27 @@ pub fn build_client(config: &Config) -> Result<Client, ScrapeError> {
         .map_err(|e| ScrapeError::Client(e.to_string()))
 }
 
-/// Parses a URL the way the scraper accepts it: absolute, `http` or `https`, with a host.
+/// The longest URL text accepted, in bytes; `--input` reads no more of a line than this.
+pub const MAX_URL_BYTES: usize = 64 * 1024;
+
+/// Parses a URL the way the scraper accepts it: absolute, `http` or `https`, with a host, at
+/// most [`MAX_URL_BYTES`] long.
 ///
 /// ```
 /// use futurepool_scraper::{http::parse_url, ErrorKind};
 /// assert!(parse_url("https://example.com/").is_ok());
 /// assert_eq!(parse_url("ftp://example.com/").unwrap_err().0, ErrorKind::UnsupportedScheme);
 /// assert_eq!(parse_url("example.com").unwrap_err().0, ErrorKind::InvalidUrl);
+/// let long = format!("https://example.com/{}", "x".repeat(70_000));
+/// assert_eq!(parse_url(&long).unwrap_err().1, "longer than 65536 bytes");
 /// ```
 pub fn parse_url(text: &str) -> Result<Url, (ErrorKind, String)> {
+    if text.len() > MAX_URL_BYTES {
+        return Err((
+            ErrorKind::InvalidUrl,
+            format!("longer than {MAX_URL_BYTES} bytes"),
+        ));
+    }
     let url = Url::parse(text.trim()).map_err(|e| (ErrorKind::InvalidUrl, e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err((ErrorKind::UnsupportedScheme, url.scheme().to_owned()));
@@ -115,13 +129,31 @@ enum Attempt {
     Failed(ErrorKind, String),
 }
 
-/// Fetches `url` with retries; for each response, `open_body` gives the sink its body streams
-/// into, or `None` to count the body's bytes without keeping them.
+/// Decides whether a redirect to a URL is followed: a crawl asks robots.txt of the target's
+/// host; a refused redirect leaves its 3xx response as the row's.
+pub type Follow = dyn Fn(&Url) -> BoxFuture<'static, bool> + Send + Sync;
+
+/// A [`Follow`] that follows every redirect (up to the cap).
+///
+/// ```
+/// let follow = futurepool_scraper::http::follow_all();
+/// let url = url::Url::parse("http://example.com/").unwrap();
+/// assert!(futures::executor::block_on(follow(&url)));
+/// ```
+pub fn follow_all() -> &'static Follow {
+    &|_| Box::pin(std::future::ready(true))
+}
+
+/// Fetches `url` with retries; redirects are followed by hand (at most `config.max_redirects`),
+/// each target only when `follow` allows it and with a slot of its own host. For each final
+/// response, `open_body` gives the sink its body streams into, or `None` to count the body's
+/// bytes without keeping them.
 pub async fn fetch_url<B: BodySink>(
     client: &Client,
     config: &Config,
     hosts: &Hosts,
     url: &Url,
+    follow: &Follow,
     open_body: impl Fn(BodyHead<'_>) -> Option<B>,
 ) -> Fetched<B> {
     let mut row = Row::new(url.as_str());
@@ -135,19 +167,14 @@ pub async fn fetch_url<B: BodySink>(
         let permit = host.acquire().await;
         let start = *started.get_or_insert_with(Instant::now);
         let deadline = Instant::now() + config.timeout;
-        let outcome = match tokio::time::timeout_at(deadline, client.get(url.clone()).send()).await
-        {
-            Err(_) => Attempt::Failed(ErrorKind::Timeout, timeout_detail(config.timeout)),
-            Ok(Err(e)) => {
-                let (kind, detail) = classify(&e);
-                let detail = if kind == ErrorKind::TooManyRedirects {
-                    format!("more than {} redirects", config.max_redirects)
-                } else {
-                    detail
-                };
-                Attempt::Failed(kind, detail)
-            }
-            Ok(Ok(resp)) => Attempt::Response { resp },
+        let sent = send_following(client, config, hosts, url, permit, follow);
+        let (outcome, permit) = match tokio::time::timeout_at(deadline, sent).await {
+            Err(_) => (
+                Attempt::Failed(ErrorKind::Timeout, timeout_detail(config.timeout)),
+                None,
+            ),
+            Ok(Err((kind, detail))) => (Attempt::Failed(kind, detail), None),
+            Ok(Ok((resp, permit))) => (Attempt::Response { resp }, Some(permit)),
         };
         let retries_left = attempt < max_attempts;
         match outcome {
@@ -247,6 +274,57 @@ pub async fn fetch_url<B: BodySink>(
             }
         }
     }
+}
+
+/// Sends a GET for `url` and follows its redirects by hand: each hop holds a slot of its own
+/// host (the previous slot is given back first) and goes only where `follow` allows; a refused
+/// or unusable `Location` leaves the 3xx response as the answer.
+async fn send_following(
+    client: &Client,
+    config: &Config,
+    hosts: &Hosts,
+    url: &Url,
+    mut permit: HostPermit,
+    follow: &Follow,
+) -> Result<(Response, HostPermit), (ErrorKind, String)> {
+    let mut current = url.clone();
+    let mut hops = 0;
+    loop {
+        let resp = client
+            .get(current.clone())
+            .send()
+            .await
+            .map_err(|e| classify(&e))?;
+        let Some(next) = redirect_target(&resp) else {
+            return Ok((resp, permit));
+        };
+        if hops >= config.max_redirects {
+            return Err((
+                ErrorKind::TooManyRedirects,
+                format!("more than {} redirects", config.max_redirects),
+            ));
+        }
+        if !follow(&next).await {
+            return Ok((resp, permit));
+        }
+        hops += 1;
+        drop(resp);
+        drop(permit);
+        permit = hosts.get(&next).acquire().await;
+        current = next;
+    }
+}
+
+/// Where a redirect response points: a 301, 302, 303, 307 or 308 with a `Location` that
+/// resolves to an `http(s)` URL with a host.
+fn redirect_target(resp: &Response) -> Option<Url> {
+    if !matches!(resp.status().as_u16(), 301 | 302 | 303 | 307 | 308) {
+        return None;
+    }
+    let location = resp.headers().get(LOCATION)?.to_str().ok()?;
+    let next = resp.url().join(location.trim()).ok()?;
+    let ok = matches!(next.scheme(), "http" | "https") && next.host_str().is_some();
+    ok.then_some(next)
 }
 
 struct Body<B> {

@@ -22,6 +22,7 @@
 #![forbid(unsafe_code)]
 
 mod config;
+mod crawl;
 pub mod demo;
 mod exec;
 pub mod hosts;
@@ -31,6 +32,8 @@ pub mod output;
 mod page;
 mod row;
 mod run;
+pub mod sitemap;
+pub mod state;
 
 pub use config::{Config, DEFAULT_USER_AGENT};
 pub use row::{ErrorKind, Row};

@@ -17,6 +17,37 @@ pub enum Format {
     Table,
 }
 
+/// Opens `path` for rows: created if missing, emptied unless `append`. A symlink is refused
+/// (`O_NOFOLLOW`), so `--output` never truncates the file a link points to; the error then says so.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let target = dir.path().join("t");
+/// std::fs::write(&target, "keep").unwrap();
+/// let link = dir.path().join("l");
+/// std::os::unix::fs::symlink(&target, &link).unwrap();
+/// let err = futurepool_scraper::output::open_output(&link, false).unwrap_err();
+/// assert!(err.to_string().contains("symlink"));
+/// assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
+/// ```
+pub fn open_output(path: &std::path::Path, append: bool) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).custom_flags(libc::O_NOFOLLOW);
+    if append {
+        options.read(true).append(true);
+    } else {
+        options.write(true).truncate(true);
+    }
+    options.open(path).map_err(|e| {
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            io::Error::new(e.kind(), "it is a symlink; refusing to write through it")
+        } else {
+            e
+        }
+    })
+}
+
 /// The columns of every row, in output order.
 pub const COLUMNS: [&str; 9] = [
     "url",
@@ -89,6 +120,21 @@ impl<W: Write> RowWriter<W> {
     /// ```
     pub fn with_width(mut self, width: Option<usize>) -> RowWriter<W> {
         self.width = width;
+        self
+    }
+
+    /// A writer whose output already has its header line (rows appended to an existing file).
+    ///
+    /// ```
+    /// use futurepool_scraper::{output::{Format, RowWriter}, Row};
+    /// let mut out = Vec::new();
+    /// let mut w = RowWriter::new(&mut out, Format::Csv, false).without_header();
+    /// w.write(&Row::new("http://a/")).unwrap();
+    /// w.into_inner().unwrap();
+    /// assert_eq!(String::from_utf8(out).unwrap(), "http://a/,,,,0,0,,,\n");
+    /// ```
+    pub fn without_header(mut self) -> RowWriter<W> {
+        self.header_done = true;
         self
     }
 
@@ -173,7 +219,7 @@ impl<W: Write> RowWriter<W> {
                 };
                 let (url_width, last_width) = self.table_widths();
                 let url = match last_width {
-                    Some(_) => shorten(&row.url, url_width),
+                    Some(_) => shorten_middle(&row.url, url_width),
                     None => shorten(&row.url, usize::MAX),
                 };
                 let line = table_line(
@@ -223,13 +269,72 @@ fn table_line(crawl: bool, url_width: usize, cells: [&str; 8]) -> String {
     }
 }
 
-/// Control characters become spaces; text wider than `max` columns is cut with an ellipsis.
+/// Text as it may reach a terminal: control characters (escape sequences start with one) become
+/// spaces and bidirectional formatting characters (embeddings, overrides, isolates and marks,
+/// which reorder what follows them) become U+FFFD.
+///
+/// ```
+/// use futurepool_scraper::output::terminal_safe;
+/// assert_eq!(terminal_safe("a\u{1b}[31mb\u{202e}c"), "a [31mb\u{fffd}c");
+/// ```
+pub fn terminal_safe(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            c if c.is_control() => ' ',
+            '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{200e}'
+            | '\u{200f}'
+            | '\u{061c}' => '\u{fffd}',
+            c => c,
+        })
+        .collect()
+}
+
+/// Made terminal-safe; text wider than `max` columns is cut at its end with an ellipsis.
 fn shorten(text: &str, max: usize) -> String {
-    let text: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    console::truncate_str(&text, max, "…").into_owned()
+    console::truncate_str(&terminal_safe(text), max, "…").into_owned()
+}
+
+/// Made terminal-safe; a URL wider than `max` columns is cut in its middle: the start (scheme
+/// and host) and the tail of the path stay, since the tail is what tells a site's pages apart.
+///
+/// ```
+/// use futurepool_scraper::output::shorten_middle;
+/// let url = "http://127.0.0.1:41234/docs/library/page-17.html";
+/// let short = shorten_middle(url, 24);
+/// assert_eq!(console::measure_text_width(&short), 24);
+/// assert!(short.starts_with("http://") && short.ends_with("page-17.html"), "{short}");
+/// ```
+pub fn shorten_middle(text: &str, max: usize) -> String {
+    let text = terminal_safe(text);
+    if console::measure_text_width(&text) <= max || max < 8 {
+        return console::truncate_str(&text, max, "…").into_owned();
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let width = |c: &char| console::measure_text_width(c.encode_utf8(&mut [0; 4]));
+    let host_end = text
+        .find("://")
+        .map(|at| at + 3)
+        .and_then(|from| text[from..].find('/').map(|to| from + to))
+        .map_or(chars.len(), |byte| text[..byte].chars().count());
+    let head_room = host_end.min((max - 1) / 3);
+    let (mut head, mut used) = (String::new(), 0);
+    for c in &chars[..head_room] {
+        used += width(c);
+        head.push(*c);
+    }
+    let mut tail = Vec::new();
+    for c in chars.iter().rev() {
+        if used + 1 + width(c) > max {
+            break;
+        }
+        used += width(c);
+        tail.push(*c);
+    }
+    head.push('…');
+    head.extend(tail.iter().rev());
+    head
 }
 
 /// Bytes in a short human form: `512 B`, `3.4 kB`, `12.0 MB`.
@@ -293,6 +398,21 @@ impl Summary {
     /// Rows with an error.
     pub fn error_count(&self) -> u64 {
         self.errors.values().sum()
+    }
+
+    /// The progress bar's message: errors so far and bytes read.
+    ///
+    /// ```
+    /// use futurepool_scraper::{output::Summary, ErrorKind};
+    /// let mut s = Summary::default();
+    /// assert_eq!(s.progress_message(), "0 errors, 0 B");
+    /// s.errors.insert(ErrorKind::Timeout, 1);
+    /// assert_eq!(s.progress_message(), "1 error, 0 B");
+    /// ```
+    pub fn progress_message(&self) -> String {
+        let errors = self.error_count();
+        let noun = if errors == 1 { "error" } else { "errors" };
+        format!("{errors} {noun}, {}", human_bytes(self.bytes))
     }
 
     /// The multi-line summary; `robots_blocked` is shown when not zero.

@@ -1,6 +1,6 @@
 //! The result record of one URL.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Why a URL got no usable response; the `error` column of its row starts with [`ErrorKind::label`].
@@ -82,7 +82,7 @@ impl fmt::Display for ErrorKind {
 /// let json = serde_json::to_string(&row).unwrap();
 /// assert!(json.starts_with(r#"{"url":"http://example.com/","final_url":null,"status":null"#));
 /// ```
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Row {
     /// The URL as given (for crawl: as resolved from its link, fragment dropped).
     pub url: String,
@@ -103,10 +103,10 @@ pub struct Row {
     /// The HTML `<title>`, whitespace collapsed.
     pub title: Option<String>,
     /// Crawl only: link hops from the seed (seed = 0).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub depth: Option<u32>,
     /// Crawl only: distinct `http(s)` links found on the page.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub links: Option<u64>,
     /// The kind of `error`, for summaries; not part of the output.
     #[serde(skip)]

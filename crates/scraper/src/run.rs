@@ -1,18 +1,20 @@
 //! The two runs, `fetch` and `crawl`, as streams of rows in completion order.
 
-use crate::exec::{Completion, Cpu, Exec, completion};
-use crate::hosts::{Hosts, Robots, host_key};
+use crate::crawl::CrawlRun;
+use crate::exec::{Cpu, Exec};
+use crate::hosts::{Hosts, Robots};
 use crate::html::Extract;
 use crate::http::{self, Fetched};
 use crate::page::PageBody;
 use crate::row::{ErrorKind, Row};
+use crate::state::CrawlState;
 use crate::{Config, ScrapeError};
 use futurepool::map_tasks_unordered;
 use futures::FutureExt;
-use futures::future;
+use futures::future::{self, BoxFuture};
 use futures::stream::{self, BoxStream, Stream, StreamExt};
+use std::collections::HashSet;
 use std::collections::hash_map::RandomState;
-use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::BuildHasher;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -53,17 +55,21 @@ struct Inner {
 }
 
 /// What one crawl task produced.
-enum CrawlOutcome {
-    Blocked,
+pub(crate) enum CrawlOutcome {
+    /// robots.txt disallows the URL: no row.
+    Blocked(String),
+    /// The page was fetched (or failed): its row.
     Page(Box<CrawledPage>),
+    /// The page URLs of a seed host's sitemaps.
+    Sitemap(Vec<Url>),
 }
 
 /// A fetched crawl page: its row, depth, links and where it ended up after redirects.
-struct CrawledPage {
-    row: Row,
-    depth: u32,
-    links: Vec<Url>,
-    final_url: Option<Url>,
+pub(crate) struct CrawledPage {
+    pub(crate) row: Row,
+    pub(crate) depth: u32,
+    pub(crate) links: Vec<Url>,
+    pub(crate) final_url: Option<Url>,
 }
 
 impl Scraper {
@@ -102,7 +108,9 @@ impl Scraper {
     pub async fn fetch_one(&self, url: &str) -> Row {
         match http::parse_url(url) {
             Ok(parsed) => {
-                let (mut row, _, _) = self.fetch_page(None, &parsed, false).await;
+                let (mut row, _, _) = self
+                    .fetch_page(None, &parsed, false, http::follow_all())
+                    .await;
                 row.url = url.to_owned();
                 row
             }
@@ -152,36 +160,41 @@ impl Scraper {
     where
         I: IntoIterator<Item = String>,
     {
-        let mut state = CrawlRun {
-            scraper: self.clone(),
-            exec: Exec::new(self.inner.config.concurrency)?,
-            running: completion(),
-            ready: VecDeque::new(),
-            frontier: VecDeque::new(),
-            seen: HashSet::new(),
-            scope: HashSet::new(),
-            scheduled: 0,
-            per_host_running: HashMap::new(),
-        };
-        for seed in seeds {
-            match http::parse_url(&seed) {
-                Ok(mut url) => {
-                    url.set_fragment(None);
-                    state.scope.insert(url.host_str().unwrap_or("").to_owned());
-                    if state.seen.insert(url.as_str().to_owned()) {
-                        state.frontier.push_back((url, 0));
-                    }
-                }
-                Err((kind, detail)) => {
-                    let mut row = rejected(&seed, kind, detail);
-                    row.depth = Some(0);
-                    row.links = Some(0);
-                    state.ready.push_back(row);
-                }
-            }
-        }
+        self.crawl_run(seeds, None)
+    }
+
+    /// Like [`crawl`](Scraper::crawl), resuming from and journaling to `state` (`--state`):
+    /// pages whose rows the journal has are not fetched again, and each new row is journaled
+    /// before it is yielded. See [`crate::state`] for the file and what it guarantees.
+    ///
+    /// ```no_run
+    /// use futures::StreamExt;
+    /// use futurepool_scraper::{Config, Scraper, state::{CrawlParams, CrawlState}};
+    ///
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let seeds = vec!["https://example.com/".to_string()];
+    /// let params = CrawlParams { seeds: seeds.clone(), depth: 2, ignore_robots: false, sitemaps: false, format: "jsonl".into() };
+    /// let state = CrawlState::open("crawl.state".as_ref(), &params)?;
+    /// let mut rows = Scraper::new(Config::default())?.crawl_with_state(seeds, state)?;
+    /// while let Some(row) = rows.next().await {
+    ///     println!("{}", serde_json::to_string(&row)?);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn crawl_with_state<I>(&self, seeds: I, state: CrawlState) -> Result<RowStream, ScrapeError>
+    where
+        I: IntoIterator<Item = String>,
+    {
+        self.crawl_run(seeds, Some(state))
+    }
+
+    fn crawl_run<I>(&self, seeds: I, state: Option<CrawlState>) -> Result<RowStream, ScrapeError>
+    where
+        I: IntoIterator<Item = String>,
+    {
+        let run = CrawlRun::new(self.clone(), seeds, state)?;
         Ok(stream::unfold(
-            state,
+            run,
             |mut s| async move { s.next_row().await.map(|r| (r, s)) },
         )
         .boxed())
@@ -193,6 +206,7 @@ impl Scraper {
         cpu: Option<&Cpu>,
         url: &Url,
         want_links: bool,
+        follow: &http::Follow,
     ) -> (Row, Vec<Url>, Option<Url>) {
         let inner = &self.inner;
         let extract = if want_links {
@@ -205,17 +219,27 @@ impl Scraper {
             mut row,
             final_url,
             body,
-        } = http::fetch_url(&inner.client, &inner.config, &inner.hosts, url, |head| {
-            PageBody::open(head, extract, offload, cpu)
-        })
+        } = http::fetch_url(
+            &inner.client,
+            &inner.config,
+            &inner.hosts,
+            url,
+            follow,
+            |head| PageBody::open(head, extract, offload, cpu),
+        )
         .await;
+        // No page yields more URLs than the crawl could fetch: a page with a million links keeps
+        // `max_pages` of them, and counts the others.
+        let max_links = usize::try_from(inner.config.max_pages).unwrap_or(usize::MAX);
         let mut links = Vec::new();
-        if let Some(page) = body.and_then(PageBody::into_page) {
+        let mut found = 0;
+        if let Some((page, count)) = body.and_then(|b| b.into_page(max_links)) {
             row.title = page.title;
             links = page.links;
+            found = count;
         }
         if want_links {
-            row.links = Some(links.len() as u64);
+            row.links = Some(found as u64);
         }
         (row, links, final_url)
     }
@@ -229,10 +253,17 @@ impl Scraper {
             max_bytes: 512 * 1024,
             ..inner.config.clone()
         };
-        let fetched = http::fetch_url(&inner.client, &config, &inner.hosts, &robots_url, |_| {
-            Some(Vec::new())
-        })
+        let fetched = http::fetch_url(
+            &inner.client,
+            &config,
+            &inner.hosts,
+            &robots_url,
+            http::follow_all(),
+            |_| Some(Vec::new()),
+        )
         .await;
+        // RFC 9309, 2.3.1: a 4xx (or a redirect that leads nowhere) means there are no rules; a
+        // 5xx, or no complete answer at all, means the host is off limits for now.
         match (fetched.row.status, fetched.body) {
             // A robots.txt over 512 KiB is parsed as far as it was read (RFC 9309 allows this).
             (Some(200..=299), Some(body))
@@ -240,8 +271,100 @@ impl Scraper {
             {
                 Robots::parse(&inner.agent_token, &body, inner.config.max_crawl_delay)
             }
-            _ => Robots::allow_all(),
+            (Some(300..=499), _) if fetched.row.error_kind.is_none() => Robots::allow_all(),
+            _ => Robots::disallow_all(),
         }
+    }
+
+    /// The robots rules of `url`'s host, loaded on first use (all allowed under `ignore_robots`).
+    pub(crate) async fn robots_for(&self, url: &Url) -> Option<Arc<Robots>> {
+        if self.inner.config.ignore_robots {
+            return None;
+        }
+        let host = self.inner.hosts.get(url);
+        Some(host.robots(|| self.load_robots(url)).await)
+    }
+
+    /// Whether robots.txt lets the crawl fetch `url` (loading it if needed); a refusal is counted.
+    async fn robots_allow(&self, url: &Url) -> bool {
+        let allowed = self
+            .robots_for(url)
+            .await
+            .is_none_or(|robots| robots.allowed(url.as_str()));
+        if !allowed {
+            self.inner.robots_blocked.fetch_add(1, Ordering::Relaxed);
+        }
+        allowed
+    }
+
+    /// Whether `url` is known to be disallowed now, by rules already loaded: `None` when its
+    /// host's robots.txt has not been read yet. Never fetches.
+    pub(crate) fn robots_known(&self, url: &Url) -> Option<bool> {
+        if self.inner.config.ignore_robots {
+            return Some(true);
+        }
+        let robots = self.inner.hosts.get(url).robots_loaded()?;
+        Some(robots.allowed(url.as_str()))
+    }
+
+    /// The page URLs of the sitemaps of `seed`'s host (`--sitemaps`): those robots.txt names in
+    /// `Sitemap:` lines, else `/sitemap.xml`; indexes are followed one level down. At most
+    /// `max_pages` URLs and [`MAX_SITEMAP_FILES`](crate::sitemap::MAX_SITEMAP_FILES) files,
+    /// each body capped like a page; sitemap files robots.txt disallows are not read.
+    pub(crate) async fn sitemap_urls(self, seed: Url) -> Vec<Url> {
+        use crate::sitemap::{MAX_SITEMAP_FILES, parse_sitemap};
+        let inner = &self.inner;
+        let budget = usize::try_from(inner.config.max_pages).unwrap_or(usize::MAX);
+        let robots = self.robots_for(&seed).await;
+        let named = robots
+            .as_ref()
+            .map(|r| r.sitemaps.clone())
+            .unwrap_or_default();
+        let mut queue: std::collections::VecDeque<(String, u32)> = if named.is_empty() {
+            seed.join("/sitemap.xml")
+                .map(|u| (u.to_string(), 0))
+                .into_iter()
+                .collect()
+        } else {
+            named.into_iter().map(|u| (u, 0)).collect()
+        };
+        let (mut urls, mut files) = (Vec::new(), 0);
+        while let Some((text, level)) = queue.pop_front() {
+            if files == MAX_SITEMAP_FILES || urls.len() >= budget {
+                break;
+            }
+            let Ok(url) = http::parse_url(&text) else {
+                continue;
+            };
+            if robots.as_ref().is_some_and(|r| !r.allowed(url.as_str())) {
+                continue;
+            }
+            files += 1;
+            let fetched = http::fetch_url(
+                &inner.client,
+                &inner.config,
+                &inner.hosts,
+                &url,
+                http::follow_all(),
+                |_| Some(Vec::new()),
+            )
+            .await;
+            let (Some(200..=299), Some(body)) = (fetched.row.status, fetched.body) else {
+                continue;
+            };
+            let map = parse_sitemap(&body, budget - urls.len());
+            drop(body);
+            urls.extend(map.urls.iter().filter_map(|u| Url::parse(u).ok()));
+            if level == 0 {
+                queue.extend(map.sitemaps.into_iter().map(|u| (u, level + 1)));
+            }
+        }
+        urls
+    }
+
+    /// Counts a URL skipped because robots.txt disallows it.
+    pub(crate) fn count_blocked(&self) {
+        self.inner.robots_blocked.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The row of one input line of a fetch: rejected at once if it is not a URL we fetch, else
@@ -251,7 +374,7 @@ impl Scraper {
             Ok(url) => url,
             Err((kind, detail)) => return rejected(&text, kind, detail),
         };
-        let out = AssertUnwindSafe(self.fetch_page(Some(&cpu), &url, false))
+        let out = AssertUnwindSafe(self.fetch_page(Some(&cpu), &url, false, http::follow_all()))
             .catch_unwind()
             .await;
         match out {
@@ -263,16 +386,17 @@ impl Scraper {
         }
     }
 
-    async fn crawl_page(self, cpu: Cpu, url: Url, depth: u32) -> CrawlOutcome {
-        if !self.inner.config.ignore_robots {
-            let host = self.inner.hosts.get(&url);
-            let robots = host.robots(|| self.load_robots(&url)).await;
-            if !robots.allowed(url.as_str()) {
-                self.inner.robots_blocked.fetch_add(1, Ordering::Relaxed);
-                return CrawlOutcome::Blocked;
-            }
+    pub(crate) async fn crawl_page(self, cpu: Cpu, url: Url, depth: u32) -> CrawlOutcome {
+        if !self.robots_allow(&url).await {
+            return CrawlOutcome::Blocked(url.into());
         }
-        let (mut row, links, final_url) = self.fetch_page(Some(&cpu), &url, true).await;
+        // Each redirect target passes its own host's robots.txt before it is requested.
+        let scraper = self.clone();
+        let follow = move |target: &Url| -> BoxFuture<'static, bool> {
+            let (scraper, target) = (scraper.clone(), target.clone());
+            Box::pin(async move { scraper.robots_allow(&target).await })
+        };
+        let (mut row, links, final_url) = self.fetch_page(Some(&cpu), &url, true, &follow).await;
         row.depth = Some(depth);
         CrawlOutcome::Page(Box::new(CrawledPage {
             row,
@@ -283,133 +407,26 @@ impl Scraper {
     }
 }
 
-fn rejected(url: &str, kind: ErrorKind, detail: String) -> Row {
-    let mut row = Row::new(url);
+pub(crate) fn rejected(url: &str, kind: ErrorKind, detail: String) -> Row {
+    // A text too long to be a URL is not repeated whole: its start and an ellipsis.
+    let mut row = if url.len() > 1024 {
+        let mut cut = 256;
+        while !url.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        Row::new(format!("{}…", &url[..cut]))
+    } else {
+        Row::new(url)
+    };
     row.set_error(kind, detail);
     row
 }
 
-fn panicked_row(url: &str, payload: Box<dyn std::any::Any + Send>) -> Row {
+pub(crate) fn panicked_row(url: &str, payload: Box<dyn std::any::Any + Send>) -> Row {
     let msg = payload
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "panic".to_owned());
     rejected(url, ErrorKind::Other, format!("internal error: {msg}"))
-}
-
-struct CrawlRun {
-    scraper: Scraper,
-    exec: Exec,
-    running: Completion<(String, CrawlOutcome)>,
-    ready: VecDeque<Row>,
-    frontier: VecDeque<(Url, u32)>,
-    seen: HashSet<String>,
-    scope: HashSet<String>,
-    scheduled: u64,
-    /// Submitted, unfinished pages per host key: a host never holds more than `per_host` pool
-    /// slots, so a slow or Crawl-delayed host cannot starve the others.
-    per_host_running: HashMap<String, usize>,
-}
-
-impl CrawlRun {
-    fn fill(&mut self) {
-        const MAX_SCAN: usize = 4096;
-        let config = &self.scraper.inner.config;
-        let lookahead = config.concurrency.saturating_mul(2).max(2);
-        let mut waiting = Vec::new();
-        while self.running.len() < lookahead
-            && self.scheduled < config.max_pages
-            && waiting.len() < MAX_SCAN
-        {
-            let Some((url, depth)) = self.frontier.pop_front() else {
-                break;
-            };
-            let key = host_key(&url);
-            let busy = self.per_host_running.entry(key.clone()).or_default();
-            if *busy >= config.per_host {
-                waiting.push((url, depth));
-                continue;
-            }
-            *busy += 1;
-            self.scheduled += 1;
-            let scraper = self.scraper.clone();
-            let cpu = self.exec.cpu();
-            let fut = async move {
-                let text = url.to_string();
-                let out = AssertUnwindSafe(scraper.crawl_page(cpu, url, depth))
-                    .catch_unwind()
-                    .await;
-                let outcome = out.unwrap_or_else(|payload| {
-                    let mut row = panicked_row(&text, payload);
-                    row.depth = Some(depth);
-                    row.links = Some(0);
-                    CrawlOutcome::Page(Box::new(CrawledPage {
-                        row,
-                        depth,
-                        links: Vec::new(),
-                        final_url: None,
-                    }))
-                });
-                (key, outcome)
-            };
-            self.running.push(self.exec.submit(fut));
-        }
-        // Pages of busy hosts keep their place at the front of the queue.
-        for item in waiting.into_iter().rev() {
-            self.frontier.push_front(item);
-        }
-    }
-
-    fn finished(&mut self, key: &str) {
-        if let Some(busy) = self.per_host_running.get_mut(key) {
-            *busy = busy.saturating_sub(1);
-        }
-    }
-
-    async fn next_row(&mut self) -> Option<Row> {
-        let max_pages = self.scraper.inner.config.max_pages;
-        let max_depth = self.scraper.inner.config.depth;
-        loop {
-            if self.scheduled < max_pages
-                && let Some(row) = self.ready.pop_front()
-            {
-                self.scheduled += 1;
-                return Some(row);
-            }
-            self.ready.clear();
-            self.fill();
-            match self.running.next().await? {
-                // Only cancellation (the run is being dropped) fails a task; panics became rows.
-                Err(_) => {}
-                Ok((key, CrawlOutcome::Blocked)) => {
-                    self.finished(&key);
-                    self.scheduled -= 1;
-                }
-                Ok((key, CrawlOutcome::Page(page))) => {
-                    self.finished(&key);
-                    let CrawledPage {
-                        row,
-                        depth,
-                        links,
-                        final_url,
-                    } = *page;
-                    if let Some(final_url) = final_url {
-                        let mut key = final_url;
-                        key.set_fragment(None);
-                        self.seen.insert(key.into());
-                    }
-                    if depth < max_depth {
-                        for link in links {
-                            let in_scope = link.host_str().is_some_and(|h| self.scope.contains(h));
-                            if in_scope && self.seen.insert(link.as_str().to_owned()) {
-                                self.frontier.push_back((link, depth + 1));
-                            }
-                        }
-                    }
-                    return Some(row);
-                }
-            }
-        }
-    }
 }

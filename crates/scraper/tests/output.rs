@@ -181,3 +181,25 @@ async fn binary_writes_csv_and_jsonl_and_to_a_file() {
         "url,final_url,status,bytes,elapsed_ms,attempts,error,content_type,title,depth,links\n"
     ));
 }
+
+#[test]
+fn table_urls_at_80_columns_keep_the_host_start_and_the_path_tail() {
+    let mut out = Vec::new();
+    let mut w = RowWriter::new(&mut out, Format::Table, true).with_width(Some(80));
+    for n in [7, 17] {
+        let mut row = Row::new(format!(
+            "http://127.0.0.1:41234/section/chapter/page-{n}.html"
+        ));
+        row.status = Some(200);
+        row.depth = Some(1);
+        row.links = Some(3);
+        w.write(&row).unwrap();
+    }
+    w.into_inner().unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert!(rows[0].contains("page-7.html"), "{text}");
+    assert!(rows[1].contains("page-17.html"), "{text}");
+    assert!(rows.iter().all(|l| l.contains("http:")), "{text}");
+    assert!(text.lines().all(|l| l.chars().count() < 80), "{text}");
+}

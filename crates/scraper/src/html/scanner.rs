@@ -6,6 +6,8 @@ use super::tokenizer::{Found, Tokenizer};
 use encoding_rs::{Decoder, Encoding};
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
 use url::Url;
 
 /// Bytes looked at for a byte-order mark or a `<meta charset>` before the encoding is chosen.
@@ -144,7 +146,26 @@ impl PageScanner {
 
     /// Ends the body and returns what was found: the title (entities decoded, whitespace
     /// collapsed) and the distinct absolute `http(s)` links, fragment dropped, in document order.
-    pub fn finish(mut self) -> Page {
+    pub fn finish(self) -> Page {
+        self.finish_limited(usize::MAX).0
+    }
+
+    /// Like [`finish`](PageScanner::finish), keeping at most `max_links` links; also returns how
+    /// many distinct links the page has (past `max_links`, links are told apart by their href
+    /// text). A page with a million links then costs a crawl that can fetch only a few more
+    /// pages no more than one with a few links: counting needs 8 bytes a link while the page is
+    /// scanned, and no URL past the limit is kept.
+    ///
+    /// ```
+    /// use futurepool_scraper::html::{Extract, PageScanner};
+    /// let base = url::Url::parse("http://example.com/").unwrap();
+    /// let mut scanner = PageScanner::new(Some("text/html"), &base, Extract::TitleAndLinks);
+    /// scanner.feed(b"<a href=/1>1</a><a href=/2>2</a><a href=/1>1</a><a href=/3>3</a>");
+    /// let (page, found) = scanner.finish_limited(2);
+    /// assert_eq!(page.links.len(), 2);
+    /// assert_eq!(found, 3);
+    /// ```
+    pub fn finish_limited(mut self, max_links: usize) -> (Page, usize) {
         if let State::Sniffing(head) = &mut self.state {
             let head = std::mem::take(head);
             self.start(&head);
@@ -164,7 +185,7 @@ impl PageScanner {
             transcode(&mut decoder, &mut text, b"", true);
             tokenizer.feed(text.as_bytes(), self.extract == Extract::Title);
         }
-        page_of(&tokenizer.into_found(), encoding, &self.base)
+        page_of(&tokenizer.into_found(), encoding, &self.base, max_links)
     }
 
     /// Chooses the encoding from `head` (the first bytes), sets up the tokenizer and scans `head`.
@@ -211,7 +232,12 @@ fn text_of<'a>(bytes: &'a [u8], encoding: &'static Encoding) -> Cow<'a, str> {
 }
 
 /// Decodes the title and hrefs, collapses whitespace, resolves and de-duplicates the links.
-fn page_of(found: &Found, encoding: &'static Encoding, page_url: &Url) -> Page {
+fn page_of(
+    found: &Found,
+    encoding: &'static Encoding,
+    page_url: &Url,
+    max_links: usize,
+) -> (Page, usize) {
     let title = found.title.as_ref().and_then(|raw| {
         let text = htmlize::unescape(text_of(raw, encoding));
         let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -227,11 +253,22 @@ fn page_of(found: &Found, encoding: &'static Encoding, page_url: &Url) -> Page {
         .unwrap_or_else(|| page_url.clone());
     // Pages link to themselves and to the same pages many times over (a contents sidebar,
     // in-page anchors): resolve each distinct href, fragment dropped, once.
+    // Both sets hold 64-bit hashes, not the strings: 8 bytes a link, whatever its length.
+    let hasher = RandomState::new();
     let mut hrefs_seen = HashSet::new();
     let mut seen = HashSet::new();
     let mut links = Vec::new();
+    // Past `max_links`, links are only counted: their href hashes go to a plain vector, 8 bytes
+    // each, sorted and de-duplicated at the end (a set would cost two to four times that).
+    let mut past_limit: Vec<u64> = Vec::new();
     for raw in found.hrefs() {
-        if !hrefs_seen.insert(without_fragment(raw)) {
+        let raw_hash = hasher.hash_one(without_fragment(raw));
+        let full = links.len() >= max_links;
+        if full {
+            if hrefs_seen.contains(&raw_hash) {
+                continue;
+            }
+        } else if !hrefs_seen.insert(raw_hash) {
             continue;
         }
         let href = htmlize::unescape_attribute(text_of(raw, encoding));
@@ -242,11 +279,21 @@ fn page_of(found: &Found, encoding: &'static Encoding, page_url: &Url) -> Page {
         if !matches!(link.scheme(), "http" | "https") || link.host_str().is_none() {
             continue;
         }
-        if seen.insert(link.as_str().to_owned()) {
-            links.push(link);
+        let link_hash = hasher.hash_one(link.as_str());
+        if !full {
+            if seen.insert(link_hash) {
+                links.push(link);
+            }
+        } else if !seen.contains(&link_hash) {
+            if past_limit.capacity() == 0 {
+                past_limit.reserve_exact(found.href_count());
+            }
+            past_limit.push(raw_hash);
         }
     }
-    Page { title, links }
+    past_limit.sort_unstable();
+    past_limit.dedup();
+    (Page { title, links }, seen.len() + past_limit.len())
 }
 
 /// `href` bytes up to its fragment: the first `#` that does not start a character reference

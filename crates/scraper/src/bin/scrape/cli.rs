@@ -5,6 +5,7 @@ use crate::session::Session;
 use clap::{Args, Parser, Subcommand};
 use futurepool_scraper::demo::{DemoServer, DemoSite};
 use futurepool_scraper::output::Format;
+use futurepool_scraper::state::CrawlParams;
 use futurepool_scraper::{Config, DEFAULT_USER_AGENT, Scraper};
 use futures::StreamExt;
 use futures::stream::{self, BoxStream};
@@ -72,6 +73,14 @@ enum Command {
         /// Do not fetch or obey robots.txt (Disallow and Crawl-delay).
         #[arg(long)]
         ignore_robots: bool,
+        /// Also start from the URLs of the seeds' sitemaps (robots.txt `Sitemap:` lines, else
+        /// /sitemap.xml; sitemap indexes and gzip are read), within --max-pages.
+        #[arg(long)]
+        sitemaps: bool,
+        /// Keep a journal of the crawl in FILE (needs --output, jsonl or csv); running the same
+        /// command again resumes the crawl and appends the new rows to the output.
+        #[arg(long, value_name = "FILE")]
+        state: Option<PathBuf>,
         #[command(flatten)]
         opts: Opts,
     },
@@ -246,7 +255,7 @@ async fn run(cli: Cli) -> Result<i32, Usage> {
             let rows = scraper
                 .fetch_stream(all)
                 .map_err(|e| Usage(e.to_string()))?;
-            let session = Session::new(&opts, false, false)?;
+            let session = Session::new(&opts, false, false, None)?;
             Ok(session.drive(rows, &scraper).await)
         }
         Command::Crawl {
@@ -254,17 +263,38 @@ async fn run(cli: Cli) -> Result<i32, Usage> {
             depth,
             max_pages,
             ignore_robots,
+            sitemaps,
+            state,
             opts,
         } => {
             let config = Config {
                 depth,
                 max_pages,
                 ignore_robots,
+                sitemaps,
                 ..opts.config()
             };
             let scraper = new_scraper(config)?;
-            let rows = scraper.crawl(seeds).map_err(|e| Usage(e.to_string()))?;
-            let session = Session::new(&opts, true, false)?;
+            let (rows, session) = match state {
+                None => (
+                    scraper.crawl(seeds).map_err(|e| Usage(e.to_string()))?,
+                    Session::new(&opts, true, false, None)?,
+                ),
+                Some(path) => {
+                    let params = CrawlParams {
+                        seeds: seeds.clone(),
+                        depth,
+                        ignore_robots,
+                        sitemaps,
+                        format: String::new(),
+                    };
+                    let (state, output) = crate::resume::open(&path, params, &opts)?;
+                    let rows = scraper
+                        .crawl_with_state(seeds, state)
+                        .map_err(|e| Usage(e.to_string()))?;
+                    (rows, Session::new(&opts, true, false, Some(output))?)
+                }
+            };
             Ok(session.drive(rows, &scraper).await)
         }
         Command::Demo { pages, opts } => {
@@ -294,7 +324,7 @@ async fn run(cli: Cli) -> Result<i32, Usage> {
             let rows = scraper
                 .crawl([server.url("/")])
                 .map_err(|e| Usage(e.to_string()))?;
-            let session = Session::new(&opts, true, true)?;
+            let session = Session::new(&opts, true, true, None)?;
             let code = session.drive(rows, &scraper).await;
             if !opts.quiet {
                 say(format_args!(

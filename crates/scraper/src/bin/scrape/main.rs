@@ -2,6 +2,7 @@
 
 mod cli;
 mod input;
+mod resume;
 mod session;
 
 fn main() {

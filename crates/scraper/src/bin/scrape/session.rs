@@ -1,10 +1,12 @@
 //! One run on the terminal: rows to their writer, the progress bar and the summary on stderr.
 
 use crate::cli::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Opts, Usage, say};
-use futurepool_scraper::output::{Format, RowWriter, Summary, human_bytes};
+use futurepool_scraper::output::{Format, RowWriter, Summary};
+use futurepool_scraper::state::OutputState;
 use futurepool_scraper::{Row, RowStream, Scraper};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::HashSet;
 use std::io::{self, IsTerminal, Write};
 use std::time::{Duration, Instant};
 
@@ -15,17 +17,33 @@ pub(crate) struct Session {
     header: io::Result<()>,
     progress: Option<ProgressBar>,
     show_summary: bool,
+    /// URLs whose rows the output has already (a resumed crawl): not written again.
+    present: HashSet<String>,
 }
 
 impl Session {
-    pub(crate) fn new(opts: &Opts, crawl: bool, always_summarise: bool) -> Result<Session, Usage> {
+    /// A session writing to `--output` (or stdout), or to `resumed`, the output of a resumed
+    /// crawl, where rows are appended.
+    pub(crate) fn new(
+        opts: &Opts,
+        crawl: bool,
+        always_summarise: bool,
+        resumed: Option<OutputState>,
+    ) -> Result<Session, Usage> {
         let stdout_tty = io::stdout().is_terminal();
         let stderr_tty = io::stderr().is_terminal();
-        let out: Box<dyn Write + Send> = match &opts.output {
-            Some(path) => Box::new(io::BufWriter::new(std::fs::File::create(path).map_err(
-                |e| Usage(format!("cannot write output file {}: {e}", path.display())),
-            )?)),
-            None => Box::new(io::BufWriter::new(io::stdout())),
+        let (resumed, has_header, present) = match resumed {
+            Some(r) => (Some(r.file), r.has_header, r.present),
+            None => (None, false, HashSet::new()),
+        };
+        let out: Box<dyn Write + Send> = match (&opts.output, resumed) {
+            (_, Some(file)) => Box::new(io::BufWriter::new(file)),
+            (Some(path), None) => Box::new(io::BufWriter::new(
+                futurepool_scraper::output::open_output(path, false).map_err(|e| {
+                    Usage(format!("cannot write output file {}: {e}", path.display()))
+                })?,
+            )),
+            (None, None) => Box::new(io::BufWriter::new(io::stdout())),
         };
         let format = opts
             .format
@@ -43,6 +61,9 @@ impl Session {
             })
             .flatten();
         let mut writer = RowWriter::new(out, format, crawl).with_width(width);
+        if has_header {
+            writer = writer.without_header();
+        }
         // The header goes out before the progress bar exists: drawn first, the bar's first frame
         // stayed on the screen above the header.
         let header = writer.header();
@@ -68,6 +89,7 @@ impl Session {
             header,
             progress,
             show_summary: !opts.quiet && (stderr_tty || always_summarise),
+            present,
         })
     }
 
@@ -96,15 +118,14 @@ impl Session {
                     None => break,
                 },
             };
+            if self.present.contains(&row.url) {
+                continue;
+            }
             summary.record(&row);
             let written = match &self.progress {
                 Some(bar) => {
                     bar.inc(1);
-                    bar.set_message(format!(
-                        "{} errors, {}",
-                        summary.error_count(),
-                        human_bytes(summary.bytes)
-                    ));
+                    bar.set_message(summary.progress_message());
                     bar.suspend(|| self.writer.write(&row))
                 }
                 None => self.writer.write(&row),

@@ -51,6 +51,11 @@ pub(super) struct Found {
 }
 
 impl Found {
+    /// How many `<a href>` values there are.
+    pub fn href_count(&self) -> usize {
+        self.href_ends.len()
+    }
+
     /// The `<a href>` values, in document order.
     pub fn hrefs(&self) -> impl Iterator<Item = &[u8]> {
         let starts = std::iter::once(0).chain(self.href_ends.iter().copied());
