@@ -71,8 +71,8 @@ pub mod worker {
 pub mod prelude {
     pub use futurepool_core::{
         AsyncPool, AsyncPoolBuilder, BlockingPool, BlockingPoolBuilder, BuildError,
-        CancellationToken, CpuPool, CpuPoolBuilder, Executor, PoolStats, Promise, Task, TaskError,
-        TaskErrorKind, TaskId, TrySubmitError,
+        CancellationToken, CpuPool, CpuPoolBuilder, Executor, PoolStats, Priority, Promise, Task,
+        TaskError, TaskErrorKind, TaskId, TrySubmitError,
     };
     #[cfg(feature = "process")]
     pub use futurepool_process::{ProcessPool, ProcessPoolBuilder};

@@ -10,6 +10,7 @@ use tokio::runtime::Handle;
 
 use crate::error::{BuildError, TaskError, TrySubmitError};
 use crate::pool::{Builder, Owner, PoolCore, Runner, WorkerSlot};
+use crate::priority::Priority;
 use crate::stats::PoolStats;
 use crate::task::{Body, Job, Task};
 
@@ -175,7 +176,8 @@ impl AsyncPool {
         Fut: Future + Send + 'static,
         Fut::Output: Send + 'static,
     {
-        self.core().submit(Body::future(fut), None)
+        self.core()
+            .submit(Priority::NORMAL, Body::future(fut), None)
     }
 
     /// Submits a future whose output is already a task outcome: `Ok(value)` resolves the
@@ -203,7 +205,8 @@ impl AsyncPool {
         Fut: Future<Output = Result<T, TaskError>> + Send + 'static,
         T: Send + 'static,
     {
-        self.core().submit(Body::fallible_future(fut), None)
+        self.core()
+            .submit(Priority::NORMAL, Body::fallible_future(fut), None)
     }
 
     /// Submits a future only if it can be accepted now; otherwise gives it back.
@@ -228,7 +231,91 @@ impl AsyncPool {
         Fut: Future + Send + 'static,
         Fut::Output: Send + 'static,
     {
-        self.core().try_submit(fut, Body::future)
+        self.core().try_submit(Priority::NORMAL, fut, Body::future)
+    }
+
+    /// Submits a future like [`submit`](Self::submit), at `priority`: among the pool's queued
+    /// futures, a higher priority starts first, and equal priorities in submission order.
+    ///
+    /// A running future is never interrupted, and with a slot free it starts at once. See
+    /// [`Priority`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_core::{AsyncPool, Priority};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = AsyncPool::builder().max_concurrency(1).build().unwrap();
+    /// let prefetch = pool.submit_with_priority(Priority::LOW, async { "prefetched" });
+    /// let page = pool.submit_with_priority(Priority::HIGH, async { "page" });
+    /// assert_eq!(page.await.unwrap(), "page");
+    /// assert_eq!(prefetch.await.unwrap(), "prefetched");
+    /// # }
+    /// ```
+    pub fn submit_with_priority<Fut>(&self, priority: Priority, fut: Fut) -> Task<Fut::Output>
+    where
+        Fut: Future + Send + 'static,
+        Fut::Output: Send + 'static,
+    {
+        self.core().submit(priority, Body::future(fut), None)
+    }
+
+    /// Submits a future whose output is already a task outcome, at `priority`:
+    /// [`submit_fallible`](Self::submit_fallible) with a [`Priority`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_core::{AsyncPool, Priority, TaskError};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = AsyncPool::new();
+    /// let task = pool.submit_fallible_with_priority(Priority::HIGH, async { Ok::<_, TaskError>(5) });
+    /// assert_eq!(task.await.unwrap(), 5);
+    /// # }
+    /// ```
+    pub fn submit_fallible_with_priority<Fut, T>(&self, priority: Priority, fut: Fut) -> Task<T>
+    where
+        Fut: Future<Output = Result<T, TaskError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.core()
+            .submit(priority, Body::fallible_future(fut), None)
+    }
+
+    /// Submits a future at `priority` only if it can be accepted now; otherwise gives it back:
+    /// [`try_submit`](Self::try_submit) with a [`Priority`].
+    ///
+    /// # Errors
+    ///
+    /// [`TrySubmitError::Full`] when the bounded queue has no room,
+    /// [`TrySubmitError::Shutdown`] after shutdown; both hold the future.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_core::{AsyncPool, Priority};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = AsyncPool::builder().queue_capacity(10).build().unwrap();
+    /// let task = pool.try_submit_with_priority(Priority::LOW, async { 1 }).unwrap();
+    /// assert_eq!(task.await.unwrap(), 1);
+    /// # }
+    /// ```
+    pub fn try_submit_with_priority<Fut>(
+        &self,
+        priority: Priority,
+        fut: Fut,
+    ) -> Result<Task<Fut::Output>, TrySubmitError<Fut>>
+    where
+        Fut: Future + Send + 'static,
+        Fut::Output: Send + 'static,
+    {
+        self.core().try_submit(priority, fut, Body::future)
     }
 
     /// Submits a future, first waiting for room in the pool's bounded queue.
@@ -262,7 +349,9 @@ impl AsyncPool {
         Fut: Future + Send + 'static,
         Fut::Output: Send + 'static,
     {
-        self.core().submit_wait(Body::future(fut)).await
+        self.core()
+            .submit_wait(Priority::NORMAL, Body::future(fut))
+            .await
     }
 
     /// Shuts the pool down gracefully: stops accepting work at once, and the returned future

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::TrySubmitError;
 use crate::pool::{Builder, Owner, PoolCore, Runner, StartHook, WorkerSlot};
+use crate::priority::Priority;
 use crate::stats::PoolStats;
 use crate::sync::{Mutex, lock, thread_waker};
 use crate::task::{Body, Job, Task};
@@ -205,7 +206,7 @@ impl CpuPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.core().submit(Body::closure(f), None)
+        self.core().submit(Priority::NORMAL, Body::closure(f), None)
     }
 
     /// Submits a closure that can be told to stop: it receives a [`CancellationToken`] that
@@ -237,8 +238,11 @@ impl CpuPool {
     {
         let token = self.core().child_token();
         let given = token.clone();
-        self.core()
-            .submit(Body::closure(move || f(given)), Some(token))
+        self.core().submit(
+            Priority::NORMAL,
+            Body::closure(move || f(given)),
+            Some(token),
+        )
     }
 
     /// Submits a closure only if it can be accepted now; otherwise gives it back.
@@ -262,7 +266,69 @@ impl CpuPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.core().try_submit(f, Body::closure)
+        self.core().try_submit(Priority::NORMAL, f, Body::closure)
+    }
+
+    /// Submits a closure like [`submit`](Self::submit), at `priority`: among the pool's queued
+    /// tasks, a higher priority starts first, and equal priorities in submission order.
+    ///
+    /// A running task is never interrupted, and with a worker free the task starts at once.
+    /// See [`Priority`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_core::{CpuPool, Priority};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = CpuPool::builder().max_workers(1).build().unwrap();
+    /// let report = pool.submit_with_priority(Priority::LOW, || "nightly report");
+    /// let click = pool.submit_with_priority(Priority::HIGH, || "button clicked");
+    /// assert_eq!(click.await.unwrap(), "button clicked");
+    /// assert_eq!(report.await.unwrap(), "nightly report");
+    /// # }
+    /// ```
+    pub fn submit_with_priority<F, T>(&self, priority: Priority, f: F) -> Task<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.core().submit(priority, Body::closure(f), None)
+    }
+
+    /// Submits a closure at `priority` only if it can be accepted now; otherwise gives it
+    /// back: [`try_submit`](Self::try_submit) with a [`Priority`].
+    ///
+    /// # Errors
+    ///
+    /// [`TrySubmitError::Full`] when the pool's bounded queue has no room,
+    /// [`TrySubmitError::Shutdown`] after shutdown; both hold the closure.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_core::{CpuPool, Priority};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = CpuPool::builder().max_workers(1).queue_capacity(16).build().unwrap();
+    /// match pool.try_submit_with_priority(Priority::LOW, || 2 + 2) {
+    ///     Ok(task) => assert_eq!(task.await.unwrap(), 4),
+    ///     Err(refused) => println!("busy, try later: {refused}"),
+    /// }
+    /// # }
+    /// ```
+    pub fn try_submit_with_priority<F, T>(
+        &self,
+        priority: Priority,
+        f: F,
+    ) -> Result<Task<T>, TrySubmitError<F>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.core().try_submit(priority, f, Body::closure)
     }
 
     /// Submits a closure, first waiting for room in the pool's bounded queue.
@@ -294,7 +360,9 @@ impl CpuPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.core().submit_wait(Body::closure(f)).await
+        self.core()
+            .submit_wait(Priority::NORMAL, Body::closure(f))
+            .await
     }
 
     /// Shuts the pool down gracefully: stops accepting work at once, and the returned future

@@ -31,7 +31,7 @@ pub use async_pool::{AsyncPoolFn, AsyncPoolMapExt};
 pub use input::{IterInput, MapInput, StreamInput};
 pub use order::{CompletionOrder, InputOrder, ResultOrder};
 pub use pool::{ExecutorMapExt, PoolFn};
-pub use source::{BatchingSource, TaskSource};
+pub use source::{BatchingSource, PrioritySource, TaskSource};
 pub use stream::{Map, MapStream, MapUnordered};
 pub use tasks::{SubmitFn, map_tasks, map_tasks_unordered, try_map_tasks, try_map_tasks_unordered};
 pub use try_stream::{TryMap, TryMapStream, TryMapUnordered};
