@@ -54,9 +54,6 @@ pub(crate) struct Blocking {
     handle: Handle,
 }
 
-/// How many times a worker looks for more work before it gives its thread back.
-const SPIN_ROUNDS: u32 = 64;
-
 impl Runner for Blocking {
     fn start_worker(&self, slot: WorkerSlot<Self>, first: Option<Job>) {
         // After the runtime shut down, Tokio drops the closure unrun: the slot's `Drop` then
@@ -71,7 +68,7 @@ fn work(mut slot: WorkerSlot<Blocking>, mut first: Option<Job>) {
         let job = match first.take() {
             Some(job) => job,
             None => {
-                look_for_work(slot.core());
+                slot.look_for_work();
                 match slot.next_or_leave() {
                     Some(job) => job,
                     None => return,
@@ -79,21 +76,6 @@ fn work(mut slot: WorkerSlot<Blocking>, mut first: Option<Job>) {
             }
         };
         slot.core().run_sync(job);
-    }
-}
-
-/// Work often arrives in bursts: look for more a little before giving the thread back, which
-/// saves a `spawn_blocking` (and a thread wake-up) per task.
-fn look_for_work(core: &PoolCore<Blocking>) {
-    for round in 0..SPIN_ROUNDS {
-        if core.queue.has_jobs() {
-            return;
-        }
-        if round < SPIN_ROUNDS / 2 {
-            std::hint::spin_loop();
-        } else {
-            std::thread::yield_now();
-        }
     }
 }
 

@@ -63,9 +63,6 @@ pub(crate) struct Cpu {
     next_index: AtomicUsize,
 }
 
-/// How many times an idle thread looks for work before it parks.
-const SPIN_ROUNDS: u32 = 64;
-
 impl Cpu {
     fn spawn(&self, slot: WorkerSlot<Self>, first: Option<Job>) -> std::io::Result<()> {
         // Relaxed: the index only names the thread.
@@ -111,28 +108,13 @@ fn work(mut slot: WorkerSlot<Cpu>, first: Option<Job>, hook: Option<StartHook>) 
     let mut cx = Context::from_waker(&waker);
     let mut parked = false;
     loop {
-        look_for_work(slot.core());
+        slot.look_for_work();
         match slot.poll_next(&mut parked, &mut cx) {
             Poll::Ready(Some(job)) => slot.core().run_sync(job),
             Poll::Ready(None) => return,
             // Woken (unparked) by a push, or by the pool draining; a spurious return from
             // `park` just looks again.
             Poll::Pending => std::thread::park(),
-        }
-    }
-}
-
-/// Work often arrives in bursts: look for it a little before parking, which saves a wake-up
-/// system call per task.
-fn look_for_work(core: &PoolCore<Cpu>) {
-    for round in 0..SPIN_ROUNDS {
-        if core.queue.has_jobs() || core.workers_may_leave() {
-            return;
-        }
-        if round < SPIN_ROUNDS / 2 {
-            std::hint::spin_loop();
-        } else {
-            std::thread::yield_now();
         }
     }
 }
