@@ -84,3 +84,43 @@ async fn a_high_priority_map_goes_before_queued_normal_work_on_an_async_pool() {
     background.await.unwrap();
     assert_eq!(*log.lock().unwrap(), [0, 1, 2, 3, 100]);
 }
+
+/// `map_tasks_with_priority`: the stream's priority reaches the caller's `submit`, as a pool of
+/// another crate (a process pool) needs.
+#[tokio::test(flavor = "current_thread")]
+async fn map_tasks_with_priority_passes_the_streams_priority_to_submit() {
+    let _watchdog = Watchdog::new("map_tasks priority", 30);
+    let pool = CpuPool::builder().max_workers(1).build().unwrap();
+    let gate = Gate::new();
+    let (started_tx, started) = std::sync::mpsc::channel();
+    let held = {
+        let gate = gate.clone();
+        pool.submit(move || {
+            started_tx.send(()).unwrap();
+            gate.wait();
+        })
+    };
+    started.recv().unwrap();
+    let log = Log::default();
+    let mut bulk = {
+        let (pool, log) = (pool.clone(), log.clone());
+        let submit = move |priority: Priority, n: u32| {
+            let log = log.clone();
+            pool.submit_with_priority(priority, move || push(&log, n))
+        };
+        futurepool_stream::map_tasks_with_priority(submit, 0..4)
+            .priority(Priority::LOW)
+            .buffer(4)
+    };
+    assert!(bulk.next().now_or_never().is_none());
+    let interactive = {
+        let log = log.clone();
+        pool.submit(move || push(&log, 100))
+    };
+    gate.open();
+    held.await.unwrap();
+    interactive.await.unwrap();
+    let out: Vec<()> = bulk.try_collect().await.unwrap();
+    assert_eq!(out.len(), 4);
+    assert_eq!(*log.lock().unwrap(), [100, 0, 1, 2, 3]);
+}

@@ -8,7 +8,7 @@
 //! |---|---|
 //! | `input.rs` | the items: an `Iterator` or a `Stream` ([`MapInput`]) |
 //! | `source.rs` | where items run ([`TaskSource`]) and the defaults each source picks |
-//! | `pool.rs`, `async_pool.rs`, `tasks.rs` | the three sources and their constructors |
+//! | `pool.rs`, `async_pool.rs`, `tasks.rs`, `prioritized.rs` | the sources and their constructors |
 //! | `chunk.rs` | several items in one task, fixed or adaptive |
 //! | `unit.rs` | one submission in flight: an item's task or a chunk's |
 //! | `order.rs` | input order or completion order ([`ResultOrder`]) |
@@ -21,6 +21,7 @@ mod engine;
 mod input;
 mod order;
 mod pool;
+mod prioritized;
 mod source;
 mod stream;
 mod tasks;
@@ -31,6 +32,9 @@ pub use async_pool::{AsyncPoolFn, AsyncPoolMapExt};
 pub use input::{IterInput, MapInput, StreamInput};
 pub use order::{CompletionOrder, InputOrder, ResultOrder};
 pub use pool::{ExecutorMapExt, PoolFn};
+pub use prioritized::{
+    PrioritySubmitFn, map_tasks_unordered_with_priority, map_tasks_with_priority,
+};
 pub use source::{BatchingSource, PrioritySource, TaskSource};
 pub use stream::{Map, MapStream, MapUnordered};
 pub use tasks::{SubmitFn, map_tasks, map_tasks_unordered, try_map_tasks, try_map_tasks_unordered};
