@@ -99,23 +99,38 @@ enum Kind {
     Io,
 }
 
-/// The answer to a request the service has no room for: 503 with `Retry-After`.
-fn shed() -> Response {
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        [(header::RETRY_AFTER, "1")],
-        "busy, retry later\n",
-    )
-        .into_response()
+/// Why a request got no result.
+enum Refused {
+    /// No room for the work now: 503 with `Retry-After` (load shedding).
+    Shed,
+    /// A parameter out of bounds: 400.
+    BadRequest(String),
+    /// The work failed (a panic in it, say): 500.
+    Failed(String),
 }
 
-fn failed(e: impl std::fmt::Display) -> Response {
-    (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response()
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        match self {
+            Refused::Shed => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "1")],
+                "busy, retry later\n",
+            )
+                .into_response(),
+            Refused::BadRequest(why) => (StatusCode::BAD_REQUEST, why).into_response(),
+            Refused::Failed(why) => (StatusCode::INTERNAL_SERVER_ERROR, why).into_response(),
+        }
+    }
+}
+
+fn failed(e: impl std::fmt::Display) -> Refused {
+    Refused::Failed(format!("{e}\n"))
 }
 
 impl App {
     /// Runs `f` the way the mode says; a full queue or a closing pool sheds the request.
-    async fn run<F>(&self, kind: Kind, f: F) -> Result<u64, Response>
+    async fn run<F>(&self, kind: Kind, f: F) -> Result<u64, Refused>
     where
         F: FnOnce() -> u64 + Send + 'static,
     {
@@ -137,7 +152,7 @@ impl App {
                 match submitted {
                     Ok(task) => task.await.map_err(failed),
                     // Full, or shutting down: either way, not now.
-                    Err(_) => Err(shed()),
+                    Err(_) => Err(Refused::Shed),
                 }
             }
         }
@@ -147,16 +162,14 @@ impl App {
 type Params = Query<HashMap<String, String>>;
 
 /// The parameter `name`, at most `max`: input from outside is bounded and validated.
-fn param(p: &HashMap<String, String>, name: &str, default: u64, max: u64) -> Result<u64, Response> {
+fn param(p: &HashMap<String, String>, name: &str, default: u64, max: u64) -> Result<u64, Refused> {
     match p.get(name) {
         None => Ok(default),
         Some(v) => match v.parse::<u64>() {
             Ok(v) if v <= max => Ok(v),
-            _ => Err((
-                StatusCode::BAD_REQUEST,
-                format!("{name} must be a whole number up to {max}\n"),
-            )
-                .into_response()),
+            _ => Err(Refused::BadRequest(format!(
+                "{name} must be a whole number up to {max}\n"
+            ))),
         },
     }
 }
@@ -165,13 +178,13 @@ async fn health() -> &'static str {
     "ok\n"
 }
 
-async fn cpu(State(app): State<App>, Query(p): Params) -> Result<String, Response> {
+async fn cpu(State(app): State<App>, Query(p): Params) -> Result<String, Refused> {
     let n = param(&p, "n", 1_000_000, 1_000_000_000)?;
     let hash = app.run(Kind::Cpu, move || crunch(n)).await?;
     Ok(format!("{hash}\n"))
 }
 
-async fn io(State(app): State<App>, Query(p): Params) -> Result<String, Response> {
+async fn io(State(app): State<App>, Query(p): Params) -> Result<String, Refused> {
     let ms = param(&p, "ms", 10, 10_000)?;
     let slept = app.run(Kind::Io, move || blocking_io(ms)).await?;
     Ok(format!("slept {slept} ms\n"))
@@ -179,18 +192,26 @@ async fn io(State(app): State<App>, Query(p): Params) -> Result<String, Response
 
 /// Bulk work: `items` pieces, `inflight` at a time (default 2); on futurepool, a map stream at
 /// `LOW`.
-async fn batch(State(app): State<App>, Query(p): Params) -> Result<String, Response> {
+async fn batch(State(app): State<App>, Query(p): Params) -> Result<String, Refused> {
     let n = param(&p, "n", 1_000_000, 1_000_000_000)?;
     let items = param(&p, "items", 8, 1_000)? as usize;
     let inflight = param(&p, "inflight", 2, 64)?.max(1) as usize;
     let work = std::iter::repeat_n(n, items);
-    let outs: Vec<Result<u64, Response>> = match app.mode {
+    let outs: Vec<Result<u64, Refused>> = match app.mode {
         Mode::Futurepool | Mode::FuturepoolFifo => {
             app.cpu
                 .map(crunch, work)
                 .priority(app.mode.batch_priority())
                 .buffer(inflight)
-                .map(|r| r.map_err(|e| if e.is_rejected() { shed() } else { failed(e) }))
+                .map(|r| {
+                    r.map_err(|e| {
+                        if e.is_rejected() {
+                            Refused::Shed
+                        } else {
+                            failed(e)
+                        }
+                    })
+                })
                 .collect()
                 .await
         }
