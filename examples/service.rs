@@ -400,11 +400,16 @@ mod self_test {
         Ok((worst, started.elapsed()))
     }
 
-    async fn client_side() -> Result<Vec<String>, Error> {
+    /// The client's side, on its own runtime: `base` serves on futurepool (and `stop` stops
+    /// it), `inline_base` with the work inline.
+    async fn client_side(
+        base: String,
+        stop: tokio::sync::oneshot::Sender<()>,
+        inline_base: String,
+    ) -> Result<Vec<String>, Error> {
         let client = reqwest::Client::new();
         let mut lines = Vec::new();
 
-        let (base, stop, server) = start(Mode::Futurepool, 4).await?;
         assert_eq!(
             get(client.clone(), format!("{base}/health")).await?,
             (200, "ok\n".into())
@@ -451,35 +456,39 @@ mod self_test {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let _ = stop.send(());
         assert_eq!(in_flight.await??, (200, "slept 300 ms\n".into()));
-        server.await??;
         lines.push("graceful shutdown: the request in flight was answered".into());
 
-        let (base, stop, server) = start(Mode::Inline, 4).await?;
-        let (worst, took) = health_under_load(&client, &base).await?;
+        let (worst, took) = health_under_load(&client, &inline_base).await?;
         lines.push(format!(
             "work inline in the handler: 4 heavy /cpu took {:.2} s; the slowest /health meanwhile {:.1} ms",
             took.as_secs_f64(),
             worst.as_secs_f64() * 1000.0
         ));
-        let _ = stop.send(());
-        server.await??;
         Ok(lines)
     }
 
     pub async fn run() -> Result<(), Error> {
-        // The client runs on its own thread and runtime, like a separate program would.
-        let client = std::thread::spawn(|| -> Result<Vec<String>, String> {
+        // The servers run on this runtime; the client on its own thread and runtime, like a
+        // separate program would.
+        let (base, stop, server) = start(Mode::Futurepool, 4).await?;
+        let (inline_base, inline_stop, inline_server) = start(Mode::Inline, 4).await?;
+        let client = std::thread::spawn(move || -> Result<Vec<String>, String> {
             // reqwest is built with rustls and no default crypto provider: pick ring.
             let _ = rustls::crypto::ring::default_provider().install_default();
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .map_err(|e| e.to_string())?;
-            rt.block_on(client_side()).map_err(|e| e.to_string())
+            rt.block_on(client_side(base, stop, inline_base))
+                .map_err(|e| e.to_string())
         });
         let lines = tokio::task::spawn_blocking(move || client.join())
             .await?
             .map_err(|_| "the client thread panicked")??;
+        // Stopped by the client: returns once the requests in flight and the pools are done.
+        server.await??;
+        let _ = inline_stop.send(());
+        inline_server.await??;
         for line in lines {
             println!("{line}");
         }
