@@ -238,3 +238,22 @@ fn a_pool_that_never_uses_priorities_keeps_submission_order() {
     }
     assert_eq!(log.take(), (0..100).collect::<Vec<_>>());
 }
+
+/// `submit_wait_with_priority` waits for a place, then queues at its priority.
+#[tokio::test(flavor = "current_thread")]
+async fn submit_wait_with_priority_queues_at_its_priority() {
+    let _watchdog = Watchdog::new("submit_wait_with_priority", 30);
+    let (pool, gate, held) = held_cpu_pool(Some(4));
+    let log = Log::default();
+    let submit = |label: u32, priority| {
+        let log = log.clone();
+        pool.submit_wait_with_priority(priority, move || log.push(label))
+    };
+    let low = submit(1, Priority::LOW).await;
+    let high = submit(2, Priority::HIGH).await;
+    gate.open();
+    held.await.unwrap();
+    high.await.unwrap();
+    low.await.unwrap();
+    assert_eq!(log.take(), [2, 1]);
+}

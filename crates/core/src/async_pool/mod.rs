@@ -358,6 +358,37 @@ impl AsyncPool {
             .await
     }
 
+    /// Submits a future at `priority`, first waiting for room in the pool's bounded queue:
+    /// [`submit_wait`](Self::submit_wait) with a [`Priority`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if dropped before it completes, `fut` is dropped unsubmitted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_core::{AsyncPool, Priority};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = AsyncPool::builder().max_concurrency(1).queue_capacity(2).build().unwrap();
+    /// let task = pool.submit_wait_with_priority(Priority::LOW, async { 3 }).await;
+    /// assert_eq!(task.await.unwrap(), 3);
+    /// # }
+    /// ```
+    pub async fn submit_wait_with_priority<Fut>(
+        &self,
+        priority: Priority,
+        fut: Fut,
+    ) -> Task<Fut::Output>
+    where
+        Fut: Future + Send + 'static,
+        Fut::Output: Send + 'static,
+    {
+        self.core().submit_wait(priority, Body::future(fut)).await
+    }
+
     /// Shuts the pool down gracefully: stops accepting work at once, and the returned future
     /// completes when every queued and running future has finished.
     ///

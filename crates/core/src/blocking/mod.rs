@@ -333,6 +333,33 @@ impl BlockingPool {
             .await
     }
 
+    /// Submits a closure at `priority`, first waiting for room in the pool's bounded queue:
+    /// [`submit_wait`](Self::submit_wait) with a [`Priority`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if the future is dropped before it completes, `f` is dropped unsubmitted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_core::{BlockingPool, Priority};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = BlockingPool::builder().max_workers(1).queue_capacity(2).build().unwrap();
+    /// let task = pool.submit_wait_with_priority(Priority::HIGH, || 3).await;
+    /// assert_eq!(task.await.unwrap(), 3);
+    /// # }
+    /// ```
+    pub async fn submit_wait_with_priority<F, T>(&self, priority: Priority, f: F) -> Task<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.core().submit_wait(priority, Body::closure(f)).await
+    }
+
     /// Shuts the pool down gracefully: stops accepting work at once, and the returned future
     /// completes when every queued and running task has finished and been dropped.
     ///
