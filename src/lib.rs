@@ -33,9 +33,53 @@ pub use futurepool_core::*;
 pub use futurepool_process::{ProcessPool, ProcessPoolBuilder};
 #[cfg(feature = "remote")]
 pub use futurepool_remote::{RemotePool, RemotePoolBuilder, Worker, WorkerBuilder};
-pub use futurepool_stream::*;
+pub use futurepool_stream::{
+    AsCompleted, AsCompletedTimeout, AsyncPoolMapExt, ExecutorMapExt, ReturnWhen, Wait, Waited,
+    as_completed, as_completed_timeout, map_tasks, map_tasks_unordered, try_map_tasks,
+    try_map_tasks_unordered, wait, wait_timeout, wait_with,
+};
 #[cfg(any(feature = "process", feature = "remote"))]
 pub use futurepool_worker::{Registry, RemoteFn};
+
+/// The map streams' types, for code that names them: the streams ([`MapStream`](map::MapStream)
+/// and its aliases), their inputs ([`MapInput`](map::MapInput)), orders and task sources.
+///
+/// What users write — `pool.map(f, items)`, `.buffer(n)`, `.priority(p)`, [`map_tasks`] — is in
+/// the crate root and the prelude; this module holds the plumbing those calls return and
+/// accept.
+///
+/// # Examples
+///
+/// ```
+/// use futurepool::map::{Map, MapInput, PoolFn};
+/// use futurepool::prelude::*;
+///
+/// /// Squares of `items` on `cpu`, as a type a caller can keep in a struct field.
+/// fn squares<K, In>(cpu: &CpuPool, items: In) -> Map<PoolFn<CpuPool, fn(u64) -> u64>, In::Stream>
+/// where
+///     In: MapInput<K, Item = u64>,
+/// {
+///     let square: fn(u64) -> u64 = |n| n * n;
+///     cpu.map(square, items)
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let cpu = CpuPool::builder().max_workers(2).build().unwrap();
+/// let mut stream = squares(&cpu, 1..4u64);
+/// assert_eq!(stream.next().await.unwrap().unwrap(), 1);
+/// # }
+/// ```
+pub mod map {
+    pub use futurepool_stream::{
+        AsyncPoolFn, AsyncPoolMapExt, BatchingSource, CompletionOrder, DEFAULT_MAX_BUFFER,
+        ExecutorMapExt, InputOrder, IterInput, Map, MapInput, MapStream, MapUnordered, PoolFn,
+        PrioritySource, PrioritySubmitFn, ResultOrder, StreamInput, SubmitFn, TaskSource, TryMap,
+        TryMapStream, TryMapUnordered, map_tasks, map_tasks_unordered,
+        map_tasks_unordered_with_priority, map_tasks_with_priority, try_map_tasks,
+        try_map_tasks_unordered,
+    };
+}
 
 /// The worker side of the process and remote pools (features `process`, `remote`): what a worker program calls, and
 /// the registered functions it serves.
@@ -71,8 +115,8 @@ pub mod worker {
 pub mod prelude {
     pub use futurepool_core::{
         AsyncPool, AsyncPoolBuilder, BlockingPool, BlockingPoolBuilder, BuildError,
-        CancellationToken, CpuPool, CpuPoolBuilder, Executor, PoolStats, Promise, Task, TaskError,
-        TaskErrorKind, TaskId, TrySubmitError,
+        CancellationToken, CpuPool, CpuPoolBuilder, Executor, PoolStats, Priority, Promise, Task,
+        TaskError, TaskErrorKind, TaskId, TrySubmitError,
     };
     #[cfg(feature = "process")]
     pub use futurepool_process::{ProcessPool, ProcessPoolBuilder};
@@ -108,6 +152,8 @@ mod book {
     mod cancellation {}
     #[doc = include_str!("../docs/src/completion.md")]
     mod completion {}
+    #[doc = include_str!("../docs/src/service.md")]
+    mod service {}
     #[doc = include_str!("../docs/src/scrape.md")]
     mod scrape {}
     #[doc = include_str!("../docs/src/performance.md")]
@@ -118,4 +164,7 @@ mod book {
     #[cfg(feature = "remote")]
     #[doc = include_str!("../docs/src/scaling-out.md")]
     mod scaling_out {}
+    #[cfg(feature = "process")]
+    #[doc = include_str!("../docs/src/own-types.md")]
+    mod own_types {}
 }

@@ -4,6 +4,7 @@ use std::future::Future;
 
 use crate::blocking::BlockingPool;
 use crate::cpu::CpuPool;
+use crate::priority::Priority;
 use crate::stats::PoolStats;
 use crate::task::Task;
 
@@ -39,6 +40,32 @@ pub trait Executor: Clone + Send + Sync + 'static {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static;
 
+    /// Submits a closure at `priority`; see the pools' own `submit_with_priority`.
+    ///
+    /// The provided method ignores `priority` and calls [`submit`](Self::submit): a pool
+    /// without priorities runs every task as `NORMAL`. The pools of this crate honour it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_core::{CpuPool, Executor, Priority};
+    ///
+    /// fn in_background<E: Executor>(pool: &E) -> futurepool_core::Task<u8> {
+    ///     pool.submit_with_priority(Priority::LOW, || 7)
+    /// }
+    ///
+    /// let pool = CpuPool::builder().max_workers(1).build().unwrap();
+    /// assert_eq!(in_background(&pool).blocking_wait().unwrap(), 7);
+    /// ```
+    fn submit_with_priority<F, T>(&self, priority: Priority, f: F) -> Task<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let _ = priority;
+        self.submit(f)
+    }
+
     /// The most closures the pool runs at once.
     fn max_workers(&self) -> usize;
 
@@ -65,6 +92,14 @@ impl Executor for BlockingPool {
         T: Send + 'static,
     {
         BlockingPool::submit(self, f)
+    }
+
+    fn submit_with_priority<F, T>(&self, priority: Priority, f: F) -> Task<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        BlockingPool::submit_with_priority(self, priority, f)
     }
 
     fn max_workers(&self) -> usize {
@@ -99,6 +134,14 @@ impl Executor for CpuPool {
         T: Send + 'static,
     {
         CpuPool::submit(self, f)
+    }
+
+    fn submit_with_priority<F, T>(&self, priority: Priority, f: F) -> Task<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        CpuPool::submit_with_priority(self, priority, f)
     }
 
     fn max_workers(&self) -> usize {

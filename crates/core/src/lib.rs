@@ -61,6 +61,7 @@ mod lifecycle;
 #[cfg(all(test, futurepool_loom))]
 mod loom_models;
 mod pool;
+mod priority;
 mod queue;
 mod stats;
 mod sync;
@@ -72,6 +73,7 @@ pub use cpu::{CpuPool, CpuPoolBuilder};
 pub use error::{BuildError, TaskError, TaskErrorKind, TrySubmitError};
 pub use executor::Executor;
 pub use pool::Builder;
+pub use priority::Priority;
 pub use stats::PoolStats;
 pub use task::{Promise, Task, TaskId};
 pub use tokio_util::sync::CancellationToken;

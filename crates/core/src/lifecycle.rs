@@ -75,7 +75,7 @@ impl Lifecycle {
         // Release: the task's effects (its captures dropped) happen before whoever sees the
         // count fall; Acquire: the call that sees the word drained has seen every other end.
         let before = self.word.fetch_sub(ONE_TASK, Ordering::AcqRel);
-        before & !KILLED == CLOSED | ONE_TASK
+        (before & !KILLED) == (CLOSED | ONE_TASK)
     }
 
     /// Stops accepting; `true` if this drained the pool (nothing was left to end).

@@ -1,6 +1,7 @@
 //! Model checks, with loom, of the three lock-free protocols of the core: the task state
 //! machine (`task::state`), the lifecycle word (`lifecycle`) and the work queue's park/wake and
-//! worker-leave races (`queue`). Every interleaving of each small scenario is explored.
+//! worker-leave races (`queue`), through its NORMAL lane and through the lanes of the other
+//! priorities. Every interleaving of each small scenario is explored.
 //!
 //! Run with `RUSTFLAGS="--cfg futurepool_loom" cargo test -p futurepool-core --lib --release
 //! loom_models` (`.ci/run` does).
@@ -13,6 +14,7 @@ use loom::thread;
 
 use crate::error::TaskError;
 use crate::lifecycle::{Accept, Lifecycle};
+use crate::priority::Priority;
 use crate::queue::{Push, WorkQueue};
 use crate::task::state::{Completion, Stage};
 use crate::task::{Job, TaskCell, TaskId};
@@ -135,10 +137,10 @@ fn job() -> Job {
     Job::new(TaskCell::<u8>::promised())
 }
 
-/// Race 2 of `queue`: a job pushed while the only worker parks is never stranded.
-#[test]
-fn push_races_park_without_a_lost_wakeup() {
-    loom::model(|| {
+/// Race 2 of `queue`: a job pushed (at `priority`) while the only worker parks is never
+/// stranded.
+fn push_races_park(priority: Priority) {
+    loom::model(move || {
         let queue = Arc::new(WorkQueue::new(1));
         assert!(queue.add_worker());
         let worker = {
@@ -151,7 +153,7 @@ fn push_races_park_without_a_lost_wakeup() {
                 assert!(job.is_some());
             })
         };
-        match queue.push(job()) {
+        match queue.push(priority, job()) {
             Push::Queued => {}
             Push::StartWorker(_) => panic!("the one worker is counted"),
         }
@@ -159,18 +161,29 @@ fn push_races_park_without_a_lost_wakeup() {
     });
 }
 
-/// Race 1 of `queue`: a job pushed while the only on-demand worker leaves is taken by that
-/// worker, or its pusher is told to start one.
+/// Race 2 through the NORMAL lane (crossbeam's `Injector`).
 #[test]
-fn push_races_a_leaving_worker_without_stranding_the_job() {
-    loom::model(|| {
+fn push_races_park_without_a_lost_wakeup() {
+    push_races_park(Priority::NORMAL);
+}
+
+/// Race 2 through the lanes of the other levels (a lock and a count).
+#[test]
+fn push_at_another_priority_races_park_without_a_lost_wakeup() {
+    push_races_park(Priority::HIGH);
+}
+
+/// Race 1 of `queue`: a job pushed (at `priority`) while the only on-demand worker leaves is
+/// taken by that worker, or its pusher is told to start one.
+fn push_races_leave(priority: Priority) {
+    loom::model(move || {
         let queue = Arc::new(WorkQueue::new(1));
         assert!(queue.add_worker());
         let worker = {
             let queue = queue.clone();
             thread::spawn(move || queue.next_or_leave().is_some())
         };
-        let started = match queue.push(job()) {
+        let started = match queue.push(priority, job()) {
             Push::Queued => false,
             Push::StartWorker(first) => {
                 // The new worker takes `first`, or the queued job.
@@ -180,4 +193,16 @@ fn push_races_a_leaving_worker_without_stranding_the_job() {
         let taken = worker.join().unwrap();
         assert!(taken || started, "the job is stranded");
     });
+}
+
+/// Race 1 through the NORMAL lane.
+#[test]
+fn push_races_a_leaving_worker_without_stranding_the_job() {
+    push_races_leave(Priority::NORMAL);
+}
+
+/// Race 1 through the lanes of the other levels.
+#[test]
+fn push_at_another_priority_races_a_leaving_worker_without_stranding_the_job() {
+    push_races_leave(Priority::LOW);
 }

@@ -41,8 +41,9 @@ pub use as_completed::{AsCompleted, AsCompletedTimeout, as_completed, as_complet
 pub use map::{
     AsyncPoolFn, AsyncPoolMapExt, BatchingSource, Chunk, ChunkedFn, CompletionOrder,
     DEFAULT_MAX_BUFFER, ExecutorMapExt, InputOrder, IterInput, Map, MapInput, MapStream,
-    MapUnordered, PoolFn, ResultOrder, StopFlag, StreamInput, SubmitFn, TaskSource, TryMap,
-    TryMapStream, TryMapUnordered, map_chunked, map_chunked_unordered, map_tasks,
-    map_tasks_unordered, try_map_tasks, try_map_tasks_unordered,
+    MapUnordered, PoolFn, PrioritySource, PrioritySubmitFn, ResultOrder, StopFlag, StreamInput,
+    SubmitFn, TaskSource, TryMap, TryMapStream, TryMapUnordered, map_chunked,
+    map_chunked_unordered, map_tasks, map_tasks_unordered, map_tasks_unordered_with_priority,
+    map_tasks_with_priority, try_map_tasks, try_map_tasks_unordered,
 };
 pub use wait::{ReturnWhen, Wait, Waited, wait, wait_timeout, wait_with};

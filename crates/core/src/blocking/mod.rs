@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::TrySubmitError;
 use crate::pool::{Builder, Owner, PoolCore, Runner, WorkerSlot};
+use crate::priority::Priority;
 use crate::stats::PoolStats;
 use crate::task::{Body, Job, Task};
 
@@ -53,9 +54,6 @@ pub(crate) struct Blocking {
     handle: Handle,
 }
 
-/// How many times a worker looks for more work before it gives its thread back.
-const SPIN_ROUNDS: u32 = 64;
-
 impl Runner for Blocking {
     fn start_worker(&self, slot: WorkerSlot<Self>, first: Option<Job>) {
         // After the runtime shut down, Tokio drops the closure unrun: the slot's `Drop` then
@@ -70,7 +68,7 @@ fn work(mut slot: WorkerSlot<Blocking>, mut first: Option<Job>) {
         let job = match first.take() {
             Some(job) => job,
             None => {
-                look_for_work(slot.core());
+                slot.look_for_work();
                 match slot.next_or_leave() {
                     Some(job) => job,
                     None => return,
@@ -78,21 +76,6 @@ fn work(mut slot: WorkerSlot<Blocking>, mut first: Option<Job>) {
             }
         };
         slot.core().run_sync(job);
-    }
-}
-
-/// Work often arrives in bursts: look for more a little before giving the thread back, which
-/// saves a `spawn_blocking` (and a thread wake-up) per task.
-fn look_for_work(core: &PoolCore<Blocking>) {
-    for round in 0..SPIN_ROUNDS {
-        if core.queue.has_jobs() {
-            return;
-        }
-        if round < SPIN_ROUNDS / 2 {
-            std::hint::spin_loop();
-        } else {
-            std::thread::yield_now();
-        }
     }
 }
 
@@ -179,7 +162,7 @@ impl BlockingPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.core().submit(Body::closure(f), None)
+        self.core().submit(Priority::NORMAL, Body::closure(f), None)
     }
 
     /// Submits a closure that can be told to stop: it receives a [`CancellationToken`] that
@@ -218,8 +201,11 @@ impl BlockingPool {
     {
         let token = self.core().child_token();
         let given = token.clone();
-        self.core()
-            .submit(Body::closure(move || f(given)), Some(token))
+        self.core().submit(
+            Priority::NORMAL,
+            Body::closure(move || f(given)),
+            Some(token),
+        )
     }
 
     /// Submits a closure only if it can be accepted now; otherwise gives it back.
@@ -246,7 +232,69 @@ impl BlockingPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.core().try_submit(f, Body::closure)
+        self.core().try_submit(Priority::NORMAL, f, Body::closure)
+    }
+
+    /// Submits a closure like [`submit`](Self::submit), at `priority`: among the pool's queued
+    /// tasks, a higher priority starts first, and equal priorities in submission order.
+    ///
+    /// A running task is never interrupted, and with a worker free the task starts at once.
+    /// See [`Priority`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_core::{BlockingPool, Priority};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = BlockingPool::builder().max_workers(1).build().unwrap();
+    /// let report = pool.submit_with_priority(Priority::LOW, || "nightly report");
+    /// let click = pool.submit_with_priority(Priority::HIGH, || "button clicked");
+    /// assert_eq!(click.await.unwrap(), "button clicked");
+    /// assert_eq!(report.await.unwrap(), "nightly report");
+    /// # }
+    /// ```
+    pub fn submit_with_priority<F, T>(&self, priority: Priority, f: F) -> Task<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.core().submit(priority, Body::closure(f), None)
+    }
+
+    /// Submits a closure at `priority` only if it can be accepted now; otherwise gives it
+    /// back: [`try_submit`](Self::try_submit) with a [`Priority`].
+    ///
+    /// # Errors
+    ///
+    /// [`TrySubmitError::Full`] when the pool's bounded queue has no room,
+    /// [`TrySubmitError::Shutdown`] after shutdown; both hold the closure.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_core::{BlockingPool, Priority};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = BlockingPool::builder().max_workers(1).queue_capacity(16).build().unwrap();
+    /// match pool.try_submit_with_priority(Priority::LOW, || 2 + 2) {
+    ///     Ok(task) => assert_eq!(task.await.unwrap(), 4),
+    ///     Err(refused) => println!("busy, try later: {refused}"),
+    /// }
+    /// # }
+    /// ```
+    pub fn try_submit_with_priority<F, T>(
+        &self,
+        priority: Priority,
+        f: F,
+    ) -> Result<Task<T>, TrySubmitError<F>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.core().try_submit(priority, f, Body::closure)
     }
 
     /// Submits a closure, first waiting for room in the pool's bounded queue.
@@ -280,7 +328,36 @@ impl BlockingPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.core().submit_wait(Body::closure(f)).await
+        self.core()
+            .submit_wait(Priority::NORMAL, Body::closure(f))
+            .await
+    }
+
+    /// Submits a closure at `priority`, first waiting for room in the pool's bounded queue:
+    /// [`submit_wait`](Self::submit_wait) with a [`Priority`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if the future is dropped before it completes, `f` is dropped unsubmitted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_core::{BlockingPool, Priority};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = BlockingPool::builder().max_workers(1).queue_capacity(2).build().unwrap();
+    /// let task = pool.submit_wait_with_priority(Priority::HIGH, || 3).await;
+    /// assert_eq!(task.await.unwrap(), 3);
+    /// # }
+    /// ```
+    pub async fn submit_wait_with_priority<F, T>(&self, priority: Priority, f: F) -> Task<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.core().submit_wait(priority, Body::closure(f)).await
     }
 
     /// Shuts the pool down gracefully: stops accepting work at once, and the returned future

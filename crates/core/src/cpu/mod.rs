@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::TrySubmitError;
 use crate::pool::{Builder, Owner, PoolCore, Runner, StartHook, WorkerSlot};
+use crate::priority::Priority;
 use crate::stats::PoolStats;
 use crate::sync::{Mutex, lock, thread_waker};
 use crate::task::{Body, Job, Task};
@@ -62,9 +63,6 @@ pub(crate) struct Cpu {
     next_index: AtomicUsize,
 }
 
-/// How many times an idle thread looks for work before it parks.
-const SPIN_ROUNDS: u32 = 64;
-
 impl Cpu {
     fn spawn(&self, slot: WorkerSlot<Self>, first: Option<Job>) -> std::io::Result<()> {
         // Relaxed: the index only names the thread.
@@ -110,28 +108,13 @@ fn work(mut slot: WorkerSlot<Cpu>, first: Option<Job>, hook: Option<StartHook>) 
     let mut cx = Context::from_waker(&waker);
     let mut parked = false;
     loop {
-        look_for_work(slot.core());
+        slot.look_for_work();
         match slot.poll_next(&mut parked, &mut cx) {
             Poll::Ready(Some(job)) => slot.core().run_sync(job),
             Poll::Ready(None) => return,
             // Woken (unparked) by a push, or by the pool draining; a spurious return from
             // `park` just looks again.
             Poll::Pending => std::thread::park(),
-        }
-    }
-}
-
-/// Work often arrives in bursts: look for it a little before parking, which saves a wake-up
-/// system call per task.
-fn look_for_work(core: &PoolCore<Cpu>) {
-    for round in 0..SPIN_ROUNDS {
-        if core.queue.has_jobs() || core.workers_may_leave() {
-            return;
-        }
-        if round < SPIN_ROUNDS / 2 {
-            std::hint::spin_loop();
-        } else {
-            std::thread::yield_now();
         }
     }
 }
@@ -205,7 +188,7 @@ impl CpuPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.core().submit(Body::closure(f), None)
+        self.core().submit(Priority::NORMAL, Body::closure(f), None)
     }
 
     /// Submits a closure that can be told to stop: it receives a [`CancellationToken`] that
@@ -237,8 +220,11 @@ impl CpuPool {
     {
         let token = self.core().child_token();
         let given = token.clone();
-        self.core()
-            .submit(Body::closure(move || f(given)), Some(token))
+        self.core().submit(
+            Priority::NORMAL,
+            Body::closure(move || f(given)),
+            Some(token),
+        )
     }
 
     /// Submits a closure only if it can be accepted now; otherwise gives it back.
@@ -262,7 +248,69 @@ impl CpuPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.core().try_submit(f, Body::closure)
+        self.core().try_submit(Priority::NORMAL, f, Body::closure)
+    }
+
+    /// Submits a closure like [`submit`](Self::submit), at `priority`: among the pool's queued
+    /// tasks, a higher priority starts first, and equal priorities in submission order.
+    ///
+    /// A running task is never interrupted, and with a worker free the task starts at once.
+    /// See [`Priority`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_core::{CpuPool, Priority};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = CpuPool::builder().max_workers(1).build().unwrap();
+    /// let report = pool.submit_with_priority(Priority::LOW, || "nightly report");
+    /// let click = pool.submit_with_priority(Priority::HIGH, || "button clicked");
+    /// assert_eq!(click.await.unwrap(), "button clicked");
+    /// assert_eq!(report.await.unwrap(), "nightly report");
+    /// # }
+    /// ```
+    pub fn submit_with_priority<F, T>(&self, priority: Priority, f: F) -> Task<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.core().submit(priority, Body::closure(f), None)
+    }
+
+    /// Submits a closure at `priority` only if it can be accepted now; otherwise gives it
+    /// back: [`try_submit`](Self::try_submit) with a [`Priority`].
+    ///
+    /// # Errors
+    ///
+    /// [`TrySubmitError::Full`] when the pool's bounded queue has no room,
+    /// [`TrySubmitError::Shutdown`] after shutdown; both hold the closure.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_core::{CpuPool, Priority};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = CpuPool::builder().max_workers(1).queue_capacity(16).build().unwrap();
+    /// match pool.try_submit_with_priority(Priority::LOW, || 2 + 2) {
+    ///     Ok(task) => assert_eq!(task.await.unwrap(), 4),
+    ///     Err(refused) => println!("busy, try later: {refused}"),
+    /// }
+    /// # }
+    /// ```
+    pub fn try_submit_with_priority<F, T>(
+        &self,
+        priority: Priority,
+        f: F,
+    ) -> Result<Task<T>, TrySubmitError<F>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.core().try_submit(priority, f, Body::closure)
     }
 
     /// Submits a closure, first waiting for room in the pool's bounded queue.
@@ -294,7 +342,36 @@ impl CpuPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.core().submit_wait(Body::closure(f)).await
+        self.core()
+            .submit_wait(Priority::NORMAL, Body::closure(f))
+            .await
+    }
+
+    /// Submits a closure at `priority`, first waiting for room in the pool's bounded queue:
+    /// [`submit_wait`](Self::submit_wait) with a [`Priority`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if the future is dropped before it completes, `f` is dropped unsubmitted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_core::{CpuPool, Priority};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = CpuPool::builder().max_workers(1).queue_capacity(2).build().unwrap();
+    /// let task = pool.submit_wait_with_priority(Priority::HIGH, || 3).await;
+    /// assert_eq!(task.await.unwrap(), 3);
+    /// # }
+    /// ```
+    pub async fn submit_wait_with_priority<F, T>(&self, priority: Priority, f: F) -> Task<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.core().submit_wait(priority, Body::closure(f)).await
     }
 
     /// Shuts the pool down gracefully: stops accepting work at once, and the returned future

@@ -22,6 +22,7 @@ pub(crate) use worker::WorkerSlot;
 
 use crate::error::{TaskError, TrySubmitError};
 use crate::lifecycle::{Accept, Lifecycle};
+use crate::priority::Priority;
 use crate::queue::{Push, WorkQueue};
 use crate::stats::{Counters, Event, PoolStats};
 use crate::sync::{Ordering, fence};
@@ -162,11 +163,12 @@ impl<R: Runner> PoolCore<R> {
     /// Submits now: a full bounded queue resolves the task to `is_rejected`.
     pub(crate) fn submit<T: Send + 'static>(
         self: &Arc<Self>,
+        priority: Priority,
         body: Body<T>,
         token: Option<CancellationToken>,
     ) -> Task<T> {
         match self.reserve_now() {
-            Ok(permit) => self.accept(body, token, permit),
+            Ok(permit) => self.accept(priority, body, token, permit),
             Err(why) => self.refused(why),
         }
     }
@@ -174,6 +176,7 @@ impl<R: Runner> PoolCore<R> {
     /// Submits now, or gives `unsubmitted` back.
     pub(crate) fn try_submit<T: Send + 'static, F>(
         self: &Arc<Self>,
+        priority: Priority,
         unsubmitted: F,
         body: impl FnOnce(F) -> Body<T>,
     ) -> Result<Task<T>, TrySubmitError<F>> {
@@ -181,16 +184,20 @@ impl<R: Runner> PoolCore<R> {
             return Err(TrySubmitError::Shutdown(unsubmitted));
         }
         match self.reserve_now() {
-            Ok(permit) => Ok(self.accept(body(unsubmitted), None, permit)),
+            Ok(permit) => Ok(self.accept(priority, body(unsubmitted), None, permit)),
             Err(Refusal::Full) => Err(TrySubmitError::Full(unsubmitted)),
             Err(Refusal::Shutdown) => Err(TrySubmitError::Shutdown(unsubmitted)),
         }
     }
 
     /// Submits once there is room in the bounded queue.
-    pub(crate) async fn submit_wait<T: Send + 'static>(self: &Arc<Self>, body: Body<T>) -> Task<T> {
+    pub(crate) async fn submit_wait<T: Send + 'static>(
+        self: &Arc<Self>,
+        priority: Priority,
+        body: Body<T>,
+    ) -> Task<T> {
         match self.reserve().await {
-            Ok(permit) => self.accept(body, None, permit),
+            Ok(permit) => self.accept(priority, body, None, permit),
             Err(why) => self.refused(why),
         }
     }
@@ -198,6 +205,7 @@ impl<R: Runner> PoolCore<R> {
     /// Accepts a task, unless the pool is closed (invariant 1 of `Lifecycle`), and queues it.
     fn accept<T: Send + 'static>(
         self: &Arc<Self>,
+        priority: Priority,
         body: Body<T>,
         token: Option<CancellationToken>,
         permit: Option<OwnedSemaphorePermit>,
@@ -218,7 +226,7 @@ impl<R: Runner> PoolCore<R> {
         };
         let cell = TaskCell::queued(new, Arc::clone(self) as Arc<dyn PoolLink>);
         let task = Task::new(Arc::clone(&cell));
-        self.enqueue(Job::new(cell));
+        self.enqueue(priority, Job::new(cell));
         // `shutdown_now` may have drained the queue between the accept and the push; the
         // queue's push fence and the one in `shutdown_now` make one of the two see the job.
         if self.lifecycle.is_killed() {
@@ -228,8 +236,8 @@ impl<R: Runner> PoolCore<R> {
     }
 
     /// Queues a job, starting a worker for it if the queue says so.
-    fn enqueue(self: &Arc<Self>, job: Job) {
-        if let Push::StartWorker(first) = self.queue.push(job) {
+    fn enqueue(self: &Arc<Self>, priority: Priority, job: Job) {
+        if let Push::StartWorker(first) = self.queue.push(priority, job) {
             self.start_worker(first);
         }
     }
@@ -324,8 +332,8 @@ impl<R: Runner> PoolLink for PoolCore<R> {
         let Some(me) = self.me.upgrade() else {
             return;
         };
-        for job in self.queue.take_live() {
-            me.enqueue(job);
+        for (priority, job) in self.queue.take_live() {
+            me.enqueue(priority, job);
         }
         if self.lifecycle.is_killed() {
             self.drop_queued();

@@ -6,6 +6,9 @@ use std::task::{Context, Poll};
 use super::{PoolCore, Runner};
 use crate::task::Job;
 
+/// How many times an idle thread worker looks for work before it parks or leaves.
+const SPIN_ROUNDS: u32 = 64;
+
 /// A worker's place in its pool: counted when the worker is started, uncounted when it is
 /// dropped, however the worker ends.
 ///
@@ -35,6 +38,23 @@ impl<R: Runner> WorkerSlot<R> {
 
     pub(crate) fn core(&self) -> &Arc<PoolCore<R>> {
         &self.core
+    }
+
+    /// Looks for work a little before a thread worker parks or gives its thread back: work
+    /// often arrives in bursts, and finding it here saves a wake-up system call (a `CpuPool`
+    /// thread's unpark) or a `spawn_blocking` (a `BlockingPool` worker's) per task. Returns
+    /// early when jobs are queued or the pool tells workers to leave.
+    pub(crate) fn look_for_work(&self) {
+        for round in 0..SPIN_ROUNDS {
+            if self.core.queue.has_jobs() || self.core.workers_may_leave() {
+                return;
+            }
+            if round < SPIN_ROUNDS / 2 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
     }
 
     /// The next job for an on-demand worker; `None` once it has left (the queue stayed empty).

@@ -357,8 +357,6 @@ impl<T> TaskCell<T> {
 trait Runnable: Send + Sync {
     fn poll_run(&self, cx: &mut Context<'_>) -> Poll<()>;
     fn is_finished(&self) -> bool;
-    /// The job is dropped without finishing: cancel the task (even if running) and drop its
-    /// work; hand back the queue place and the pool link, for the job to release last.
     /// Ends the task's stay in its pool: cancels it (even if running) and drops its work if
     /// it did not finish, gives back its queue place, and last counts it as ended.
     fn end(&self);

@@ -204,7 +204,7 @@ impl<T> Task<T> {
     /// Panics at once, with a message saying to `.await` the task instead, when called on a
     /// thread that drives a Tokio runtime (inside `block_on` or an async task): blocking there
     /// could keep the task itself from ever running. This is the rule of Tokio's own
-    /// `blocking_recv`.
+    /// `blocking_recv`. The panic points at the call of `blocking_wait`.
     ///
     /// # Examples
     ///
@@ -212,6 +212,7 @@ impl<T> Task<T> {
     /// let pool = futurepool_core::CpuPool::new();
     /// assert_eq!(pool.submit(|| 2 + 2).blocking_wait().unwrap(), 4);
     /// ```
+    #[track_caller]
     pub fn blocking_wait(mut self) -> Result<T, TaskError> {
         refuse_on_runtime_thread();
         let waker = thread_waker(std::thread::current());
@@ -225,21 +226,52 @@ impl<T> Task<T> {
     }
 }
 
-/// Panics if the current thread drives a Tokio runtime.
-///
-/// Tokio has no public test for "this thread drives a runtime" (a `spawn_blocking` thread is
-/// inside a runtime's context too, and may block), so this asks Tokio's own blocking call,
-/// which panics exactly there.
+/// Panics, at the caller of `blocking_wait`, if the current thread drives a Tokio runtime.
+#[track_caller]
 fn refuse_on_runtime_thread() {
-    if tokio::runtime::Handle::try_current().is_err() {
-        return;
-    }
-    let probe = std::panic::catch_unwind(|| drop(tokio::sync::Mutex::new(()).blocking_lock()));
-    if probe.is_err() {
+    if tokio::runtime::Handle::try_current().is_ok() && probe::blocking_is_refused() {
         panic!(
             "`Task::blocking_wait` called on a thread that drives a Tokio runtime, where blocking \
              could keep the task from ever running: `.await` the task instead"
         );
+    }
+}
+
+/// Whether Tokio refuses blocking on this thread, asked without a second panic message.
+///
+/// Tokio has no public test for "this thread drives a runtime" (a `spawn_blocking` thread is
+/// inside a runtime's context too, and may block), so this asks Tokio's own blocking call,
+/// which panics exactly there. The panic is caught, and its message kept off the output by a
+/// panic hook that stays silent only while this thread probes and passes every other panic
+/// to the hook it found. The hook is installed the first time a probe runs (never while the
+/// thread is already panicking, when the standard library forbids it); a hook the program
+/// sets later replaces it, and then Tokio's message shows again, before futurepool's.
+mod probe {
+    use std::cell::Cell;
+    use std::panic::{catch_unwind, set_hook, take_hook};
+    use std::sync::Once;
+
+    thread_local! {
+        static PROBING: Cell<bool> = const { Cell::new(false) };
+    }
+
+    static QUIET_HOOK: Once = Once::new();
+
+    pub(super) fn blocking_is_refused() -> bool {
+        if !std::thread::panicking() {
+            QUIET_HOOK.call_once(|| {
+                let found = take_hook();
+                set_hook(Box::new(move |info| {
+                    if !PROBING.with(Cell::get) {
+                        found(info);
+                    }
+                }));
+            });
+        }
+        PROBING.with(|probing| probing.set(true));
+        let refused = catch_unwind(|| drop(tokio::sync::Mutex::new(()).blocking_lock())).is_err();
+        PROBING.with(|probing| probing.set(false));
+        refused
     }
 }
 

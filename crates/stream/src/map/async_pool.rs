@@ -5,14 +5,14 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::Context;
 
-use futurepool_core::{AsyncPool, Task, TaskError};
+use futurepool_core::{AsyncPool, Priority, Task, TaskError};
 use futures_util::Stream;
 
 use super::chunk::{Chunk, StopFlag, run_async_chunk};
 use super::engine::Engine;
 use super::input::MapInput;
 use super::order::Queue;
-use super::source::{BatchingSource, Defaults, Submit, SubmitChunk, TaskSource};
+use super::source::{BatchingSource, Defaults, PrioritySource, Submit, SubmitChunk, TaskSource};
 use super::{Map, MapStream, MapUnordered, TryMap, TryMapStream, TryMapUnordered};
 
 /// Map streams for `AsyncPool`: like [`ExecutorMapExt`](super::ExecutorMapExt), but `f`
@@ -233,6 +233,13 @@ impl AsyncPoolMapExt for AsyncPool {
 pub struct AsyncPoolFn<F> {
     pool: AsyncPool,
     f: F,
+    priority: Priority,
+}
+
+impl<F> PrioritySource for AsyncPoolFn<F> {
+    fn set_priority(&mut self, priority: Priority) {
+        self.priority = priority;
+    }
 }
 
 impl<F> AsyncPoolFn<F> {
@@ -240,6 +247,7 @@ impl<F> AsyncPoolFn<F> {
         AsyncPoolFn {
             pool: pool.clone(),
             f,
+            priority: Priority::NORMAL,
         }
     }
 }
@@ -265,7 +273,8 @@ where
     }
 
     fn submit_one(&mut self, item: A) -> Task<Fut::Output> {
-        self.pool.submit((self.f)(item))
+        self.pool
+            .submit_with_priority(self.priority, (self.f)(item))
     }
 
     fn fill<St, Q>(engine: &mut Engine<Self, Q>, input: Pin<&mut Option<St>>, cx: &mut Context<'_>)
@@ -285,7 +294,8 @@ where
 {
     fn submit_chunk(&mut self, items: Vec<A>, stop: &StopFlag) -> Task<Chunk<Fut::Output>> {
         let futures: Vec<Fut> = items.into_iter().map(&mut self.f).collect();
-        self.pool.submit(run_async_chunk(futures, stop.clone()))
+        self.pool
+            .submit_with_priority(self.priority, run_async_chunk(futures, stop.clone()))
     }
 }
 

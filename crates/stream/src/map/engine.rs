@@ -68,6 +68,11 @@ impl<Src, Q> Engine<Src, Q> {
         self.chunking = Chunking::fixed(n);
     }
 
+    /// The source, to change how it submits (`MapStream::priority`).
+    pub fn source_mut(&mut self) -> &mut Src {
+        &mut self.source
+    }
+
     /// Sets the deadline; see `MapStream::deadline`.
     pub fn set_deadline(&mut self, deadline: Instant) {
         self.deadline = Some(deadline);

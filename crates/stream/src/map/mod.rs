@@ -8,7 +8,7 @@
 //! |---|---|
 //! | `input.rs` | the items: an `Iterator` or a `Stream` ([`MapInput`]) |
 //! | `source.rs` | where items run ([`TaskSource`]) and the defaults each source picks |
-//! | `pool.rs`, `async_pool.rs`, `tasks.rs` | the three sources and their constructors |
+//! | `pool.rs`, `async_pool.rs`, `tasks.rs`, `prioritized.rs` | the sources and their constructors |
 //! | `chunk.rs` | several items in one task, fixed or adaptive |
 //! | `chunked.rs` | the source of a pool from another crate that batches ([`ChunkedFn`]) |
 //! | `unit.rs` | one submission in flight: an item's task or a chunk's |
@@ -23,6 +23,7 @@ mod engine;
 mod input;
 mod order;
 mod pool;
+mod prioritized;
 mod source;
 mod stream;
 mod tasks;
@@ -35,7 +36,10 @@ pub use chunked::{ChunkedFn, map_chunked, map_chunked_unordered};
 pub use input::{IterInput, MapInput, StreamInput};
 pub use order::{CompletionOrder, InputOrder, ResultOrder};
 pub use pool::{ExecutorMapExt, PoolFn};
-pub use source::{BatchingSource, TaskSource};
+pub use prioritized::{
+    PrioritySubmitFn, map_tasks_unordered_with_priority, map_tasks_with_priority,
+};
+pub use source::{BatchingSource, PrioritySource, TaskSource};
 pub use stream::{Map, MapStream, MapUnordered};
 pub use tasks::{SubmitFn, map_tasks, map_tasks_unordered, try_map_tasks, try_map_tasks_unordered};
 pub use try_stream::{TryMap, TryMapStream, TryMapUnordered};

@@ -5,14 +5,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Context;
 
-use futurepool_core::{BlockingPool, CpuPool, Executor, Task, TaskError};
+use futurepool_core::{BlockingPool, CpuPool, Executor, Priority, Task, TaskError};
 use futures_util::Stream;
 
 use super::chunk::{Chunk, StopFlag, run_chunk};
 use super::engine::Engine;
 use super::input::MapInput;
 use super::order::Queue;
-use super::source::{BatchingSource, Defaults, Submit, SubmitChunk, TaskSource};
+use super::source::{BatchingSource, Defaults, PrioritySource, Submit, SubmitChunk, TaskSource};
 use super::{Map, MapStream, MapUnordered, TryMap, TryMapStream, TryMapUnordered};
 
 /// Map streams for the closure pools (`BlockingPool`, `CpuPool`): Python's `Executor.map`,
@@ -238,6 +238,13 @@ impl ExecutorMapExt for BlockingPool {}
 pub struct PoolFn<E, F> {
     pool: E,
     f: Arc<F>,
+    priority: Priority,
+}
+
+impl<E: Executor, F> PrioritySource for PoolFn<E, F> {
+    fn set_priority(&mut self, priority: Priority) {
+        self.priority = priority;
+    }
 }
 
 impl<E: Executor, F> PoolFn<E, F> {
@@ -245,6 +252,7 @@ impl<E: Executor, F> PoolFn<E, F> {
         PoolFn {
             pool: pool.clone(),
             f: Arc::new(f),
+            priority: Priority::NORMAL,
         }
     }
 }
@@ -277,7 +285,8 @@ where
 
     fn submit_one(&mut self, item: A) -> Task<T> {
         let f = Arc::clone(&self.f);
-        self.pool.submit(move || f(item))
+        self.pool
+            .submit_with_priority(self.priority, move || f(item))
     }
 
     fn fill<St, Q>(engine: &mut Engine<Self, Q>, input: Pin<&mut Option<St>>, cx: &mut Context<'_>)
@@ -299,7 +308,8 @@ where
     fn submit_chunk(&mut self, items: Vec<A>, stop: &StopFlag) -> Task<Chunk<T>> {
         let f = Arc::clone(&self.f);
         let stop = stop.clone();
-        self.pool.submit(move || run_chunk(items, &stop, &*f))
+        self.pool
+            .submit_with_priority(self.priority, move || run_chunk(items, &stop, &*f))
     }
 }
 

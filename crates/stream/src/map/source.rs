@@ -9,7 +9,7 @@
 use std::pin::Pin;
 use std::task::Context;
 
-use futurepool_core::Task;
+use futurepool_core::{Priority, Task};
 use futures_util::Stream;
 
 use super::DEFAULT_MAX_BUFFER;
@@ -134,4 +134,25 @@ pub trait SubmitChunk<A>: Submit<A> {
     /// Submits `items` as one task that runs them in order; each item's panic becomes that
     /// item's error, and once `stop` is set the items left are cancelled.
     fn submit_chunk(&mut self, items: Vec<A>, stop: &StopFlag) -> Task<Chunk<Self::Output>>;
+}
+
+/// A task source that submits its tasks at a [`Priority`]: the pools' own map streams
+/// ([`PoolFn`](super::PoolFn), [`AsyncPoolFn`](super::AsyncPoolFn)), which so have
+/// [`MapStream::priority`](super::MapStream::priority).
+///
+/// # Examples
+///
+/// ```
+/// use futurepool_core::{CpuPool, Priority};
+/// use futurepool_stream::{ExecutorMapExt, PoolFn, PrioritySource};
+///
+/// fn at_low<S: PrioritySource>(mut source: S) -> S {
+///     source.set_priority(Priority::LOW);
+///     source
+/// }
+/// let _ = at_low::<PoolFn<CpuPool, fn(u8) -> u8>>;
+/// ```
+pub trait PrioritySource {
+    /// Sets the priority of the tasks submitted from now on.
+    fn set_priority(&mut self, priority: Priority);
 }

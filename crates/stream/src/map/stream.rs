@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futurepool_core::TaskError;
+use futurepool_core::{Priority, TaskError};
 use futures_util::Stream;
 use futures_util::stream::FusedStream;
 use pin_project_lite::pin_project;
@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 use super::engine::Engine;
 use super::order::{CompletionOrder, InputOrder, Order, ResultOrder};
-use super::source::{BatchingSource, TaskSource};
+use super::source::{BatchingSource, PrioritySource, TaskSource};
 
 pin_project! {
     /// Each item's outcome, `Ok(value)` or the item's own `Err(TaskError)`, in the order `O`:
@@ -301,6 +301,43 @@ where
     /// ```
     pub fn chunk_size(mut self, n: usize) -> Self {
         self.engine.set_chunk_size(n);
+        self
+    }
+}
+
+impl<Src, St, O> MapStream<Src, St, O>
+where
+    St: Stream,
+    Src: TaskSource<St::Item> + PrioritySource,
+    O: ResultOrder,
+{
+    /// Submits every item (or chunk) at `priority` instead of `Priority::NORMAL`: a bulk map
+    /// at [`Priority::LOW`] lets interactive work submitted to the same pool start first. Only
+    /// the pools' own map streams ([`PrioritySource`]) have this method.
+    ///
+    /// Set it before polling: items already submitted keep their priority.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_core::{CpuPool, Priority};
+    /// use futurepool_stream::ExecutorMapExt;
+    /// use futures_util::StreamExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = CpuPool::builder().max_workers(2).build().unwrap();
+    /// let squares: Vec<u64> = pool
+    ///     .map(|n: u64| n * n, 0..5)
+    ///     .priority(Priority::LOW)
+    ///     .map(Result::unwrap)
+    ///     .collect()
+    ///     .await;
+    /// assert_eq!(squares, [0, 1, 4, 9, 16]);
+    /// # }
+    /// ```
+    pub fn priority(mut self, priority: Priority) -> Self {
+        self.engine.source_mut().set_priority(priority);
         self
     }
 }

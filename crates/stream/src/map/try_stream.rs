@@ -6,14 +6,14 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use futurepool_core::TaskError;
+use futurepool_core::{Priority, TaskError};
 use futures_util::Stream;
 use futures_util::stream::FusedStream;
 use pin_project_lite::pin_project;
 use tokio::time::Instant;
 
 use super::order::{CompletionOrder, InputOrder, ResultOrder};
-use super::source::{BatchingSource, TaskSource};
+use super::source::{BatchingSource, PrioritySource, TaskSource};
 use super::stream::MapStream;
 
 pin_project! {
@@ -248,6 +248,34 @@ where
     /// ```
     pub fn chunk_size(self, n: usize) -> Self {
         Self::new(self.inner.chunk_size(n))
+    }
+}
+
+impl<Src, St, O> TryMapStream<Src, St, O>
+where
+    St: Stream,
+    Src: TaskSource<St::Item> + PrioritySource,
+    O: ResultOrder,
+{
+    /// Submits every item at `priority`; see [`MapStream::priority`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_core::{CpuPool, Priority, TaskError};
+    /// use futurepool_stream::ExecutorMapExt;
+    /// use futures_util::TryStreamExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = CpuPool::builder().max_workers(2).build().unwrap();
+    /// let s = pool.try_map(|n: u32| Ok::<_, TaskError>(n), 0..10).priority(Priority::HIGH);
+    /// let v: Vec<u32> = s.try_collect().await.unwrap();
+    /// assert_eq!(v.len(), 10);
+    /// # }
+    /// ```
+    pub fn priority(self, priority: Priority) -> Self {
+        Self::new(self.inner.priority(priority))
     }
 }
 

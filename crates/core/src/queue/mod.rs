@@ -7,11 +7,22 @@
 //!   [`Waker`] (for a thread, one that unparks it) — and leave only when their pool is drained
 //!   or killed.
 //!
+//! # Priorities
+//!
+//! Jobs wait in lanes, one per [`Priority`](crate::Priority) level. The `NORMAL` lane, all that
+//! a pool which never uses priorities touches, is crossbeam's lock-free `Injector`
+//! (`job_list.rs`); the other levels live in [`Lanes`] (`lanes.rs`): FIFO lists under one
+//! lock, made when a level is first used, with a count read without the lock. A worker takes
+//! the oldest job of the highest non-empty lane: while the count is zero, straight from the
+//! `Injector`, without the lock. Priority decides only among queued jobs; there is no aging.
+//!
 //! # Races closed here
 //!
-//! Both are store-then-load pairs on two locations (the job list and a count), which only a
+//! Both are store-then-load pairs on two locations ("the jobs", a count), which only a
 //! sequentially consistent fence on each side orders; every `SeqCst` in this file belongs to
-//! one of them, and the loom models in `loom_models.rs` check both.
+//! one of them, and the loom models in `loom_models.rs` check both. "The jobs" is every lane:
+//! a push stores into one (the `Injector`'s tail, or the lanes' count), and "looks at the
+//! jobs" is [`WorkQueue::is_empty`], a `SeqCst` load of each.
 //!
 //! 1. *Push vs leave* (on-demand workers): the pusher adds its job, then reads `workers`; a
 //!    leaving worker lowers `workers`, then looks at the jobs. At least one sees the other: the
@@ -25,89 +36,17 @@
 //! lifecycle word, then wakes every parked worker under the parked lock; a worker parks under
 //! that lock and checks the word after registering, so it is either woken or sees the word.
 
+mod job_list;
+mod lanes;
+
 use std::task::{Context, Poll, Waker};
 
+use job_list::JobList;
+use lanes::Lanes;
+
+use crate::priority::Priority;
 use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering, fence, lock};
 use crate::task::Job;
-
-/// The FIFO list of jobs: crossbeam's lock-free `Injector` (rayon's global queue), or a
-/// locked list under the model checker.
-#[cfg(not(futurepool_loom))]
-struct JobList(crossbeam_deque::Injector<Job>);
-
-#[cfg(not(futurepool_loom))]
-impl JobList {
-    fn new() -> Self {
-        Self(crossbeam_deque::Injector::new())
-    }
-
-    fn push(&self, job: Job) {
-        self.0.push(job);
-    }
-
-    fn pop(&self) -> Option<Job> {
-        loop {
-            match self.0.steal() {
-                crossbeam_deque::Steal::Success(job) => return Some(job),
-                crossbeam_deque::Steal::Empty => return None,
-                crossbeam_deque::Steal::Retry => {}
-            }
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-}
-
-/// The model checker's job list, shaped like crossbeam's `Injector` where the races of this
-/// file live: a push publishes its job with a `Release` store of the tail index after writing
-/// it, `is_empty` compares the indices with `SeqCst` loads, and a pop takes only published
-/// jobs. (A lock keeps the items themselves simple; it orders nothing the races rely on.)
-#[cfg(futurepool_loom)]
-struct JobList {
-    items: Mutex<std::collections::VecDeque<Job>>,
-    head: AtomicUsize,
-    tail: AtomicUsize,
-}
-
-#[cfg(futurepool_loom)]
-impl JobList {
-    fn new() -> Self {
-        Self {
-            items: Mutex::new(std::collections::VecDeque::new()),
-            head: AtomicUsize::new(0),
-            tail: AtomicUsize::new(0),
-        }
-    }
-
-    fn push(&self, job: Job) {
-        lock(&self.items).push_back(job);
-        self.tail.fetch_add(1, Ordering::Release);
-    }
-
-    fn pop(&self) -> Option<Job> {
-        let mut items = lock(&self.items);
-        let head = self.head.load(Ordering::Relaxed);
-        if head == self.tail.load(Ordering::Acquire) {
-            return None;
-        }
-        self.head.store(head + 1, Ordering::Release);
-        items.pop_front()
-    }
-
-    fn is_empty(&self) -> bool {
-        self.head.load(Ordering::SeqCst) == self.tail.load(Ordering::SeqCst)
-    }
-
-    fn len(&self) -> usize {
-        self.tail.load(Ordering::SeqCst) - self.head.load(Ordering::SeqCst)
-    }
-}
 
 /// What [`WorkQueue::push`] decided for a job.
 pub(crate) enum Push {
@@ -124,7 +63,10 @@ const COMPACT_AFTER: usize = 64;
 
 /// A pool's queued jobs and its workers.
 pub(crate) struct WorkQueue {
+    /// The `NORMAL` lane.
     jobs: JobList,
+    /// The other lanes.
+    lanes: Lanes,
     /// Workers alive, busy or parked. One side of race 1: written with `SeqCst`.
     workers: AtomicUsize,
     /// Parked workers, by worker id.
@@ -141,6 +83,7 @@ impl WorkQueue {
     pub(crate) fn new(max_workers: usize) -> Self {
         Self {
             jobs: JobList::new(),
+            lanes: Lanes::new(),
             workers: AtomicUsize::new(0),
             parked: Mutex::new(Vec::new()),
             parked_count: AtomicUsize::new(0),
@@ -188,13 +131,17 @@ impl WorkQueue {
         self.workers.fetch_sub(1, Ordering::SeqCst);
     }
 
-    /// Adds a job; the caller must start a worker on [`Push::StartWorker`].
-    pub(crate) fn push(&self, job: Job) -> Push {
+    /// Adds a job at `priority`; the caller must start a worker on [`Push::StartWorker`].
+    pub(crate) fn push(&self, priority: Priority, job: Job) -> Push {
         // SeqCst loads: race 2 (parked) and race 1 (workers).
         if self.parked_count.load(Ordering::SeqCst) == 0 && self.add_worker() {
             return Push::StartWorker(Some(job));
         }
-        self.jobs.push(job);
+        if priority == Priority::NORMAL {
+            self.jobs.push(job);
+        } else {
+            self.lanes.push(priority.level(), job);
+        }
         fence(Ordering::SeqCst);
         if self.parked_count.load(Ordering::SeqCst) > 0 {
             self.wake_one();
@@ -225,9 +172,9 @@ impl WorkQueue {
         }
     }
 
-    /// Takes the oldest job.
+    /// Takes the next job: the oldest of the highest priority.
     pub(crate) fn pop(&self) -> Option<Job> {
-        let job = self.jobs.pop()?;
+        let (_, job) = self.lanes.pop(&self.jobs)?;
         if job.is_finished() {
             // A cancelled task's entry: no longer dead weight in the queue. Relaxed: see
             // `note_dead`.
@@ -240,7 +187,16 @@ impl WorkQueue {
 
     /// Whether jobs are queued (may be stale by the time it returns).
     pub(crate) fn has_jobs(&self) -> bool {
-        !self.jobs.is_empty()
+        !self.is_empty()
+    }
+
+    /// Whether every lane is empty: the load of both races (`SeqCst` loads of every lane).
+    fn is_empty(&self) -> bool {
+        self.jobs.is_empty() && self.lanes.is_empty()
+    }
+
+    fn len(&self) -> usize {
+        self.jobs.len() + self.lanes.len()
     }
 
     /// The next job for an on-demand worker; `None` means it has left (it is no longer
@@ -254,7 +210,7 @@ impl WorkQueue {
             fence(Ordering::SeqCst);
             // Race 1: a job pushed as this worker left is seen here, or its pusher saw the
             // lowered count and started a worker.
-            if self.jobs.is_empty() || !self.add_worker() {
+            if self.is_empty() || !self.add_worker() {
                 return None;
             }
         }
@@ -287,7 +243,7 @@ impl WorkQueue {
             self.parked_count.fetch_add(1, Ordering::SeqCst);
             fence(Ordering::SeqCst);
             // Race 2, and the leave wake-up (module docs): checked after registering.
-            if self.jobs.is_empty() && !must_leave() {
+            if self.is_empty() && !must_leave() {
                 *parked = true;
                 return Poll::Pending;
             }
@@ -316,18 +272,19 @@ impl WorkQueue {
     pub(crate) fn note_dead(&self) -> bool {
         // Relaxed: a heuristic count; compaction re-checks every entry.
         let dead = self.dead.fetch_add(1, Ordering::Relaxed) + 1;
-        dead >= COMPACT_AFTER && dead * 2 >= self.jobs.len()
+        dead >= COMPACT_AFTER && dead * 2 >= self.len()
     }
 
     /// Takes every queued job, dropping those of finished (cancelled) tasks; the caller puts
-    /// the live ones back. Jobs pushed meanwhile may so get ahead of older ones.
-    pub(crate) fn take_live(&self) -> Vec<Job> {
+    /// the live ones back, each at its priority. Jobs pushed meanwhile may so get ahead of
+    /// older ones of their level.
+    pub(crate) fn take_live(&self) -> Vec<(Priority, Job)> {
         let mut live = Vec::new();
-        while let Some(job) = self.jobs.pop() {
+        while let Some((level, job)) = self.lanes.pop(&self.jobs) {
             if job.is_finished() {
                 drop(job);
             } else {
-                live.push(job);
+                live.push((Priority::new(level), job));
             }
         }
         // Relaxed: see `note_dead`. Cancels racing with this are forgotten: a heuristic.

@@ -1,6 +1,10 @@
 //! [`AsyncPool`]: futures on the Tokio runtime, at most `max_concurrency` at once. Python's
 //! asyncio tasks behind a semaphore.
 
+mod builder;
+
+pub use builder::AsyncPoolBuilder;
+
 use std::fmt;
 use std::future::{Future, poll_fn};
 use std::sync::Arc;
@@ -8,8 +12,9 @@ use std::task::Poll;
 
 use tokio::runtime::Handle;
 
-use crate::error::{BuildError, TaskError, TrySubmitError};
+use crate::error::{TaskError, TrySubmitError};
 use crate::pool::{Builder, Owner, PoolCore, Runner, WorkerSlot};
+use crate::priority::Priority;
 use crate::stats::PoolStats;
 use crate::task::{Body, Job, Task};
 
@@ -175,7 +180,8 @@ impl AsyncPool {
         Fut: Future + Send + 'static,
         Fut::Output: Send + 'static,
     {
-        self.core().submit(Body::future(fut), None)
+        self.core()
+            .submit(Priority::NORMAL, Body::future(fut), None)
     }
 
     /// Submits a future whose output is already a task outcome: `Ok(value)` resolves the
@@ -203,7 +209,8 @@ impl AsyncPool {
         Fut: Future<Output = Result<T, TaskError>> + Send + 'static,
         T: Send + 'static,
     {
-        self.core().submit(Body::fallible_future(fut), None)
+        self.core()
+            .submit(Priority::NORMAL, Body::fallible_future(fut), None)
     }
 
     /// Submits a future only if it can be accepted now; otherwise gives it back.
@@ -228,7 +235,91 @@ impl AsyncPool {
         Fut: Future + Send + 'static,
         Fut::Output: Send + 'static,
     {
-        self.core().try_submit(fut, Body::future)
+        self.core().try_submit(Priority::NORMAL, fut, Body::future)
+    }
+
+    /// Submits a future like [`submit`](Self::submit), at `priority`: among the pool's queued
+    /// futures, a higher priority starts first, and equal priorities in submission order.
+    ///
+    /// A running future is never interrupted, and with a slot free it starts at once. See
+    /// [`Priority`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_core::{AsyncPool, Priority};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = AsyncPool::builder().max_concurrency(1).build().unwrap();
+    /// let prefetch = pool.submit_with_priority(Priority::LOW, async { "prefetched" });
+    /// let page = pool.submit_with_priority(Priority::HIGH, async { "page" });
+    /// assert_eq!(page.await.unwrap(), "page");
+    /// assert_eq!(prefetch.await.unwrap(), "prefetched");
+    /// # }
+    /// ```
+    pub fn submit_with_priority<Fut>(&self, priority: Priority, fut: Fut) -> Task<Fut::Output>
+    where
+        Fut: Future + Send + 'static,
+        Fut::Output: Send + 'static,
+    {
+        self.core().submit(priority, Body::future(fut), None)
+    }
+
+    /// Submits a future whose output is already a task outcome, at `priority`:
+    /// [`submit_fallible`](Self::submit_fallible) with a [`Priority`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_core::{AsyncPool, Priority, TaskError};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = AsyncPool::new();
+    /// let task = pool.submit_fallible_with_priority(Priority::HIGH, async { Ok::<_, TaskError>(5) });
+    /// assert_eq!(task.await.unwrap(), 5);
+    /// # }
+    /// ```
+    pub fn submit_fallible_with_priority<Fut, T>(&self, priority: Priority, fut: Fut) -> Task<T>
+    where
+        Fut: Future<Output = Result<T, TaskError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.core()
+            .submit(priority, Body::fallible_future(fut), None)
+    }
+
+    /// Submits a future at `priority` only if it can be accepted now; otherwise gives it back:
+    /// [`try_submit`](Self::try_submit) with a [`Priority`].
+    ///
+    /// # Errors
+    ///
+    /// [`TrySubmitError::Full`] when the bounded queue has no room,
+    /// [`TrySubmitError::Shutdown`] after shutdown; both hold the future.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_core::{AsyncPool, Priority};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = AsyncPool::builder().queue_capacity(10).build().unwrap();
+    /// let task = pool.try_submit_with_priority(Priority::LOW, async { 1 }).unwrap();
+    /// assert_eq!(task.await.unwrap(), 1);
+    /// # }
+    /// ```
+    pub fn try_submit_with_priority<Fut>(
+        &self,
+        priority: Priority,
+        fut: Fut,
+    ) -> Result<Task<Fut::Output>, TrySubmitError<Fut>>
+    where
+        Fut: Future + Send + 'static,
+        Fut::Output: Send + 'static,
+    {
+        self.core().try_submit(priority, fut, Body::future)
     }
 
     /// Submits a future, first waiting for room in the pool's bounded queue.
@@ -262,7 +353,40 @@ impl AsyncPool {
         Fut: Future + Send + 'static,
         Fut::Output: Send + 'static,
     {
-        self.core().submit_wait(Body::future(fut)).await
+        self.core()
+            .submit_wait(Priority::NORMAL, Body::future(fut))
+            .await
+    }
+
+    /// Submits a future at `priority`, first waiting for room in the pool's bounded queue:
+    /// [`submit_wait`](Self::submit_wait) with a [`Priority`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if dropped before it completes, `fut` is dropped unsubmitted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_core::{AsyncPool, Priority};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = AsyncPool::builder().max_concurrency(1).queue_capacity(2).build().unwrap();
+    /// let task = pool.submit_wait_with_priority(Priority::LOW, async { 3 }).await;
+    /// assert_eq!(task.await.unwrap(), 3);
+    /// # }
+    /// ```
+    pub async fn submit_wait_with_priority<Fut>(
+        &self,
+        priority: Priority,
+        fut: Fut,
+    ) -> Task<Fut::Output>
+    where
+        Fut: Future + Send + 'static,
+        Fut::Output: Send + 'static,
+    {
+        self.core().submit_wait(priority, Body::future(fut)).await
     }
 
     /// Shuts the pool down gracefully: stops accepting work at once, and the returned future
@@ -368,85 +492,5 @@ impl fmt::Debug for AsyncPool {
             .field("max_concurrency", &self.max_concurrency())
             .field("stats", &self.stats())
             .finish()
-    }
-}
-
-/// Configures and builds an [`AsyncPool`]: [`Builder`] with the settings of a pool of
-/// futures on the Tokio runtime.
-///
-/// # Examples
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
-/// let pool = futurepool_core::AsyncPool::builder()
-///     .max_concurrency(32)
-///     .name("crawler")
-///     .build()
-///     .unwrap();
-/// assert_eq!(pool.name(), "crawler");
-/// # }
-/// ```
-pub type AsyncPoolBuilder = Builder<AsyncPool>;
-
-impl Builder<AsyncPool> {
-    /// The default `max_concurrency`.
-    pub const DEFAULT_MAX_CONCURRENCY: usize = 64;
-
-    /// The most futures polled at once [default: [`DEFAULT_MAX_CONCURRENCY`](Self::DEFAULT_MAX_CONCURRENCY)].
-    ///
-    /// Zero is refused by [`build`](Self::build).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let pool = futurepool_core::AsyncPool::builder().max_concurrency(1).build().unwrap();
-    /// assert_eq!(pool.max_concurrency(), 1);
-    /// # }
-    /// ```
-    pub fn max_concurrency(mut self, n: usize) -> Self {
-        self.size = Some(n);
-        self
-    }
-
-    /// The runtime the futures are spawned on [default: the runtime current when
-    /// [`build`](Self::build) is called].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let runtime = tokio::runtime::Runtime::new().unwrap();
-    /// let pool = futurepool_core::AsyncPool::builder()
-    ///     .handle(runtime.handle().clone())
-    ///     .build()
-    ///     .unwrap();
-    /// assert_eq!(pool.submit(async { 9 }).blocking_wait().unwrap(), 9);
-    /// ```
-    pub fn handle(mut self, handle: Handle) -> Self {
-        self.handle = Some(handle);
-        self
-    }
-
-    /// Builds the pool.
-    ///
-    /// # Errors
-    ///
-    /// A [`BuildError`] when `max_concurrency` is zero, or when no runtime handle was given and
-    /// the call is not inside a Tokio runtime.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let err = futurepool_core::AsyncPool::builder().build().unwrap_err();
-    /// assert!(err.to_string().contains("Tokio runtime"));
-    /// ```
-    pub fn build(self) -> Result<AsyncPool, BuildError> {
-        let config = self.config("async", "max_concurrency", || Self::DEFAULT_MAX_CONCURRENCY)?;
-        let handle = self.runtime("AsyncPool")?;
-        Ok(AsyncPool {
-            owner: Arc::new(Owner(PoolCore::new(&config, Async { handle }))),
-        })
     }
 }
