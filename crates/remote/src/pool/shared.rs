@@ -13,8 +13,8 @@ use futurepool_worker::Registry;
 use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::names::{ACK_WAIT_MS, MAX_ATTEMPTS, Names, REPLY_TO, STARTED_TO};
-use crate::wire::AnswerKind;
+use crate::nats::names::{ACK_WAIT_MS, MAX_ATTEMPTS, Names, REPLY_TO, STARTED_TO, TIMEOUT_MS};
+use crate::nats::wire::AnswerKind;
 
 /// The tasks waiting for an answer, by id, and what the listener saw that no task waited for.
 #[derive(Default)]
@@ -114,8 +114,13 @@ pub(crate) struct Shared {
     pub(crate) task_stream: stream::Stream,
     pub(crate) pool_id: String,
     pub(crate) registry: Registry,
-    /// Reply-to, max attempts and ack wait: the same on every task message of this pool.
+    /// Reply-to, max attempts, ack wait and timeout: the same on every task message of this
+    /// pool.
     pub(crate) headers: HeaderMap,
+    /// The server's limit on a message (headers and payload), read at connect.
+    pub(crate) max_payload: usize,
+    /// An upper bound of the headers' size in a task message (counted in `max_payload`).
+    pub(crate) header_bytes: usize,
     pub(crate) next_id: AtomicU64,
     pub(crate) waiting: Arc<Waiting>,
     pub(crate) counters: Counters,
@@ -134,13 +139,24 @@ impl Shared {
         pool_id: &str,
         max_attempts: u32,
         ack_wait: Duration,
-    ) -> HeaderMap {
+        task_timeout: Option<Duration>,
+    ) -> (HeaderMap, usize) {
         let mut headers = HeaderMap::new();
-        headers.insert(REPLY_TO, names.result_subject(pool_id).as_str());
-        headers.insert(MAX_ATTEMPTS, max_attempts.to_string().as_str());
-        headers.insert(ACK_WAIT_MS, ack_wait.as_millis().to_string().as_str());
-        headers.insert(STARTED_TO, names.started_subject(pool_id).as_str());
-        headers
+        let mut bytes = "NATS/1.0\r\n\r\n".len();
+        let mut insert = |name: &'static str, value: String| {
+            bytes += name.len() + value.len() + ": \r\n".len();
+            headers.insert(name, value.as_str());
+        };
+        insert(REPLY_TO, names.result_subject(pool_id));
+        insert(MAX_ATTEMPTS, max_attempts.to_string());
+        insert(ACK_WAIT_MS, ack_wait.as_millis().to_string());
+        insert(STARTED_TO, names.started_subject(pool_id));
+        if let Some(timeout) = task_timeout {
+            insert(TIMEOUT_MS, timeout.as_millis().max(1).to_string());
+        }
+        // Per message: `Nats-Msg-Id: <pool id>-<id>` and `Futurepool-Task-Id: <id>`.
+        bytes += 2 * (32 + 2 * 20 + 4);
+        (headers, bytes)
     }
 
     /// Counts a task's end (resolved whichever way) and wakes `shutdown` when it was the last.
