@@ -171,3 +171,42 @@ fn tempdir(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// The permissions block of the "Scaling out" chapter, for namespace `namespace`.
+fn documented_permissions(namespace: &str) -> String {
+    let chapter = include_str!("../../../docs/src/scaling-out.md");
+    let start = chapter
+        .find("authorization {")
+        .expect("the chapter's permissions block");
+    let end = start + chapter[start..].find("```").expect("the end of the block");
+    chapter[start..end]
+        .replace("thumbnails", namespace)
+        .replace("POOL_PASSWORD", "pool-pw-3")
+        .replace("WORKER_PASSWORD", "worker-pw-4")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_permissions_are_enough_for_a_pool_and_its_workers() {
+    watchdog(60, async {
+        let server = Server::start_config(&documented_permissions("perm"));
+        let worker_url = with_user_info(&server.url, "worker:worker-pw-4");
+        let pool_url = with_user_info(&server.url, "pool:pool-pw-3");
+        // The worker first: it may create the task stream and its consumer itself.
+        let _worker = WorkerProcess::start(&worker_url, "perm", 2, false);
+        let pool = build_pool(&pool_url, "perm").await.unwrap();
+        for i in 0..10u64 {
+            assert_eq!(pool.submit(SQUARE, i).await.unwrap(), i * i);
+        }
+        // Cancelling deletes the task's message (allowed), and started notices arrive.
+        let waiting = pool.submit(SQUARE, 99);
+        pool.flush().await;
+        waiting.cancel();
+        pool.shutdown().await;
+        assert_eq!(pool.stats().completed, 10);
+        // The worker's user cannot act as a pool: building one fails (no permission to
+        // create the result stream), it does not hang.
+        let err = build_pool(&worker_url, "perm").await.unwrap_err();
+        assert!(err.to_string().contains("perm_results"), "{err}");
+    })
+    .await;
+}
