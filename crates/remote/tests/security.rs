@@ -203,10 +203,6 @@ async fn the_documented_permissions_are_enough_for_a_pool_and_its_workers() {
         waiting.cancel();
         pool.shutdown().await;
         assert_eq!(pool.stats().completed, 10);
-        // The worker's user cannot act as a pool: building one fails (no permission to
-        // create the result stream), it does not hang.
-        let err = build_pool(&worker_url, "perm").await.unwrap_err();
-        assert!(err.to_string().contains("perm_results"), "{err}");
     })
     .await;
 }

@@ -170,13 +170,25 @@ pub(crate) async fn connect(
             "the NATS server at {shown} has no JetStream ({why}): start it with `nats-server -js`"
         ))
     };
-    match tokio::time::timeout(CONNECT_LIMIT, client.request("$JS.API.INFO", "".into())).await {
-        Err(_) => return Err(no_js(format!("no answer within {CONNECT_LIMIT:?}"))),
-        Ok(Err(e)) => return Err(no_js(e.to_string())),
-        Ok(Ok(reply)) => {
-            let text = String::from_utf8_lossy(&reply.payload);
-            if text.contains("\"error\"") {
-                return Err(no_js(text.into_owned()));
+    // A server without JetStream says so at once (no responders); a slow one (starting, or
+    // loaded) is asked again, up to three times.
+    let mut asked = 0;
+    loop {
+        asked += 1;
+        let request = client.request("$JS.API.INFO", "".into());
+        match tokio::time::timeout(CONNECT_LIMIT, request).await {
+            Err(_) if asked < 3 => continue,
+            Err(_) => return Err(no_js(format!("no answer within {:?}", CONNECT_LIMIT * 3))),
+            Ok(Err(e)) if e.kind() == async_nats::RequestErrorKind::TimedOut && asked < 3 => {
+                continue;
+            }
+            Ok(Err(e)) => return Err(no_js(e.to_string())),
+            Ok(Ok(reply)) => {
+                let text = String::from_utf8_lossy(&reply.payload);
+                if text.contains("\"error\"") {
+                    return Err(no_js(text.into_owned()));
+                }
+                break;
             }
         }
     }

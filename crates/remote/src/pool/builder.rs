@@ -266,10 +266,7 @@ impl RemotePoolBuilder {
         .await?;
         let js = conn.js;
         let task_stream = streams::task_stream(&js, &names, self.limits).await?;
-        task_stream
-            .create_consumer(streams::worker_consumer(&names, self.ack_wait))
-            .await
-            .map_err(|e| BuildError::new(format!("cannot set up the workers' consumer: {e}")))?;
+        streams::workers_consumer(&task_stream, &names, self.ack_wait).await?;
         let result_stream = streams::result_stream(&js, &names, self.limits).await?;
         let listener =
             ResultListener::new(result_stream, streams::result_consumer(&names, &pool_id));
