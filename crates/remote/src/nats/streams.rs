@@ -78,10 +78,15 @@ async fn open(
     limits: Limits,
 ) -> Result<stream::Stream, BuildError> {
     let name = wanted.name.clone();
-    let stream = js
-        .get_or_create_stream(wanted.clone())
-        .await
-        .map_err(|e| BuildError::new(format!("cannot create the stream {name}: {e}")))?;
+    let stream = match js.get_or_create_stream(wanted.clone()).await {
+        Ok(stream) => stream,
+        // Made by another pool or worker between our look and our create (the server then
+        // says the subjects overlap): it is there now.
+        Err(e) => js
+            .get_stream(&name)
+            .await
+            .map_err(|_| BuildError::new(format!("cannot create the stream {name}: {e}")))?,
+    };
     let have = &stream.cached_info().config;
     let mut conflicts = Vec::new();
     if have.subjects != wanted.subjects {
@@ -130,10 +135,8 @@ pub(crate) fn worker_consumer(names: &Names, ack_wait: Duration) -> pull::Config
     }
 }
 
-/// Makes the workers' consumer with `ack_wait`, or sets `ack_wait` on the existing one. An
-/// existing consumer that already has it is left alone: updating a consumer while workers'
-/// pull requests wait on it can leave those requests unserved on some servers (2.9), so the
-/// update is sent only when something changes.
+/// Makes the workers' consumer with `ack_wait`, or sets `ack_wait` on the existing one; one
+/// that already has it is left alone (no update while workers' pull requests wait on it).
 pub(crate) async fn workers_consumer(
     stream: &stream::Stream,
     names: &Names,

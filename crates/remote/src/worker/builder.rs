@@ -253,13 +253,15 @@ impl WorkerBuilder {
         )
         .await?;
         let task_stream = streams::task_stream(&conn.js, &names, Limits::default()).await?;
-        let consumer = task_stream
-            .get_or_create_consumer(
-                &names.worker_consumer(),
-                streams::worker_consumer(&names, Duration::from_secs(30)),
-            )
-            .await
-            .map_err(|e| BuildError::new(format!("cannot set up the workers' consumer: {e}")))?;
+        let name = names.worker_consumer();
+        let config = streams::worker_consumer(&names, Duration::from_secs(30));
+        let consumer = match task_stream.get_or_create_consumer(&name, config).await {
+            Ok(consumer) => consumer,
+            // Made by another worker or pool meanwhile.
+            Err(e) => task_stream.get_consumer(&name).await.map_err(|_| {
+                BuildError::new(format!("cannot set up the workers' consumer: {e}"))
+            })?,
+        };
         let isolated = if self.isolate {
             Some(
                 ProcessPool::builder(self.registry.clone())

@@ -3,6 +3,7 @@
 
 mod builder;
 mod meta;
+mod pull;
 mod serve;
 mod task;
 

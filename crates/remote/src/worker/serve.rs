@@ -10,9 +10,9 @@ use async_nats::jetstream::consumer::PullConsumer;
 use async_nats::jetstream::{AckKind, Context};
 use futurepool_process::ProcessPool;
 use futurepool_worker::Registry;
-use futures_util::StreamExt;
 use tokio::sync::Semaphore;
 
+use super::pull::Pull;
 use super::task::handle;
 use crate::nats::names::Names;
 
@@ -33,9 +33,6 @@ pub(crate) struct Serving {
     pub(crate) isolated: Option<ProcessPool>,
 }
 
-/// How long one pull request waits for tasks before it is renewed.
-const PULL_EXPIRES: Duration = Duration::from_secs(2);
-
 /// How often the worker reads the shared consumer's `ack_wait` again.
 const CONSUMER_REFRESH: Duration = Duration::from_secs(2);
 
@@ -53,35 +50,22 @@ pub(crate) async fn pull_loop(
         while let Ok(permit) = Arc::clone(&slots).try_acquire_owned() {
             permits.push(permit);
         }
-        let batch = consumer
-            .batch()
-            .max_messages(permits.len())
-            .expires(PULL_EXPIRES)
-            .messages()
-            .await;
-        let mut batch = match batch {
-            Ok(batch) => batch,
+        let asked = permits.len();
+        let mut pull = match Pull::ask(&serving.client, &serving.js, &consumer, asked).await {
+            Ok(pull) => pull,
             Err(e) => {
                 tracing::debug!(error = %e, "cannot pull tasks yet; retrying");
                 tokio::time::sleep(Duration::from_millis(250)).await;
                 continue;
             }
         };
-        while let Some(message) = batch.next().await {
-            match message {
-                Ok(message) => {
-                    let Some(permit) = permits.pop() else {
-                        // The server sent more than asked: let another worker have it.
-                        let _ = message.ack_with(AckKind::Nak(None)).await;
-                        continue;
-                    };
-                    tokio::spawn(handle(Arc::clone(&serving), message, permit));
-                }
-                Err(e) => {
-                    tracing::debug!(error = %e, "pull request ended");
-                    break;
-                }
-            }
+        while let Some(message) = pull.next().await {
+            let Some(permit) = permits.pop() else {
+                // The server sent more than asked: let another worker have it.
+                let _ = message.ack_with(AckKind::Nak(None)).await;
+                continue;
+            };
+            tokio::spawn(handle(Arc::clone(&serving), message, permit));
         }
     }
 }
