@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use common::{
-    BOOM, SLOW_SQUARE, SQUARE, Server, WAIT_FOR_FILE, WorkerProcess, marker, pool_in,
+    BOOM, LEN_OF, SLOW_SQUARE, SQUARE, Server, WAIT_FOR_FILE, WorkerProcess, marker, pool_in,
     pool_with_ack_wait, runs, watchdog, watchdog_on,
 };
 use futurepool_stream::as_completed;
@@ -274,4 +274,50 @@ fn pool_id(pool: &futurepool_remote::RemotePool) -> String {
     let text = format!("{pool:?}");
     let start = text.find("pool_id: \"").unwrap() + "pool_id: \"".len();
     text[start..start + 16].to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_racing_submits_waits_for_every_accepted_task() {
+    watchdog(60, async {
+        let server = Server::start();
+        let _worker = WorkerProcess::start(&server.url, "race", 4, false);
+        for _ in 0..10 {
+            let pool = pool_in(&server, "race").await;
+            let (started, submitting) = std::sync::mpsc::channel();
+            let handle = pool.clone();
+            // Each submit encodes 50 kB first: a wide window between the shutdown check and
+            // the count, where a pool with a separate flag and counter lost tasks.
+            let submitter = std::thread::spawn(move || {
+                (0..100u64)
+                    .map(|i| {
+                        if i == 1 {
+                            started.send(()).unwrap();
+                        }
+                        handle.submit(LEN_OF, vec![0; 50_000 + i as usize])
+                    })
+                    .collect::<Vec<_>>()
+            });
+            submitting.recv().unwrap();
+            pool.shutdown().await;
+            let tasks = submitter.join().unwrap();
+            // Each task was either accepted before the close (and resolved before `shutdown`
+            // returned) or refused at once: none is left unresolved.
+            let mut accepted = 0;
+            for (i, task) in (0u64..).zip(tasks) {
+                assert!(
+                    task.is_finished(),
+                    "task {i} unresolved after shutdown returned"
+                );
+                match task.await {
+                    Ok(len) => {
+                        assert_eq!(len, 50_000 + i);
+                        accepted += 1;
+                    }
+                    Err(e) => assert!(e.is_shutdown(), "task {i}: {e}"),
+                }
+            }
+            assert_eq!(pool.stats().completed, accepted);
+        }
+    })
+    .await;
 }

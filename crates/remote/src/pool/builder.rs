@@ -3,7 +3,7 @@
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::time::Duration;
 
 use async_nats::ConnectOptions;
@@ -306,7 +306,7 @@ impl RemotePoolBuilder {
             next_id: AtomicU64::new(1),
             waiting,
             counters: Counters::default(),
-            shut: AtomicBool::new(false),
+            lifecycle: AtomicUsize::new(0),
             abort: CancellationToken::new(),
             stop_listener,
             changed: Notify::new(),

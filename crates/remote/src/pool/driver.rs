@@ -12,7 +12,7 @@ use futurepool_worker::RemoteFn;
 use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
 
-use super::shared::Shared;
+use super::shared::{Admitted, Shared};
 use crate::nats::names::TASK_ID;
 use crate::nats::publish::{publish as publish_bounded, retryable};
 use crate::nats::wire::{AnswerKind, task_error};
@@ -33,6 +33,7 @@ enum End {
 /// Drives task `id` (message `payload`) to its end and resolves `promise`.
 pub(crate) async fn drive<A, R>(
     shared: Arc<Shared>,
+    admitted: Admitted,
     f: RemoteFn<A, R>,
     id: u64,
     payload: Vec<u8>,
@@ -108,7 +109,8 @@ pub(crate) async fn drive<A, R>(
             counters.cancelled.fetch_add(1, Ordering::Relaxed);
         }
     }
-    shared.task_ended();
+    // The task has ended: `shutdown` may return.
+    drop(admitted);
 }
 
 /// Publishes the task's message until the server stores it; returns its stream sequence, or

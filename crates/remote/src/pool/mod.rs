@@ -153,10 +153,10 @@ impl RemotePool {
     /// # }
     /// ```
     pub fn shutdown(&self) -> impl Future<Output = ()> + Send + 'static {
-        self.shared.shut.store(true, Ordering::Release);
+        self.shared.close();
         let shared = Arc::clone(&self.shared);
         async move {
-            shared.until_zero(&shared.counters.outstanding).await;
+            shared.drained().await;
             shared.stop_listener.cancel();
         }
     }
@@ -173,12 +173,12 @@ impl RemotePool {
     /// # }
     /// ```
     pub fn shutdown_now(&self) -> impl Future<Output = ()> + Send + 'static {
-        self.shared.shut.store(true, Ordering::Release);
+        self.shared.close();
         self.shared.abort.cancel();
         self.shared.waiting.clear();
         let shared = Arc::clone(&self.shared);
         async move {
-            shared.until_zero(&shared.counters.outstanding).await;
+            shared.drained().await;
             shared.stop_listener.cancel();
         }
     }
@@ -195,7 +195,7 @@ impl RemotePool {
     /// # }
     /// ```
     pub fn is_shutdown(&self) -> bool {
-        self.shared.shut.load(Ordering::Acquire)
+        self.shared.is_closed()
     }
 
     /// A snapshot of the task counters. `running` counts the unresolved tasks a worker has said

@@ -46,27 +46,33 @@ impl RemotePool {
     {
         let shared = &self.shared;
         let counters = &shared.counters;
-        if shared.shut.load(Ordering::Acquire) {
+        let Some(admitted) = shared.admit() else {
             counters.rejected.fetch_add(1, Ordering::Relaxed);
             return Task::ready(Err(TaskError::shutdown()));
-        }
+        };
         counters.submitted.fetch_add(1, Ordering::Relaxed);
         let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
         let payload = match self.encode_call(f, id, &arg) {
             Ok(payload) => payload,
             Err(failure) => {
                 counters.failed.fetch_add(1, Ordering::Relaxed);
+                drop(admitted);
                 return Task::ready(Err(task_error(failure)));
             }
         };
         let (promise, task) = Promise::new();
         let (tx, rx) = oneshot::channel();
         shared.waiting.insert(id, tx);
-        counters.outstanding.fetch_add(1, Ordering::AcqRel);
         counters.unpublished.fetch_add(1, Ordering::AcqRel);
-        shared
-            .runtime
-            .spawn(drive(Arc::clone(shared), f, id, payload, rx, promise));
+        shared.runtime.spawn(drive(
+            Arc::clone(shared),
+            admitted,
+            f,
+            id,
+            payload,
+            rx,
+            promise,
+        ));
         task
     }
 
