@@ -180,7 +180,9 @@ fn spawn(dir: &Path, port: Option<u16>, jetstream: bool) -> (Child, u16) {
         }
         command
             .args(["-a", "127.0.0.1", "-p"])
-            .arg(port.map_or("-1".to_owned(), |p| p.to_string()));
+            .arg(port.map_or("-1".to_owned(), |p| p.to_string()))
+            // A monitoring port (random), for `server_state`'s view of the connections.
+            .args(["-m", "-1"]);
     })
 }
 
@@ -329,6 +331,55 @@ pub async fn watchdog_on<F: std::future::Future<Output = ()>>(
     }
 }
 
+/// The server's connections (name, messages in and out, pending bytes, subscriptions), from
+/// its monitoring port (in the ports file next to its store), when it has one.
+fn connections(url: &str) -> String {
+    use std::io::{Read, Write};
+    let port = url.rsplit(':').next().unwrap_or_default();
+    let ports = std::fs::read_dir(std::env::temp_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("futurepool-remote-test-")
+        })
+        .flat_map(|e| {
+            std::fs::read_dir(e.path().join("ports"))
+                .into_iter()
+                .flatten()
+                .flatten()
+        })
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .find(|text| text.contains(&format!("127.0.0.1:{port}\"")));
+    let Some(monitor) = ports.and_then(|text| {
+        let at = text.find("\"monitoring\":[\"http://")? + "\"monitoring\":[\"http://".len();
+        let rest = &text[at..];
+        Some(rest[..rest.find('"')?].to_owned())
+    }) else {
+        return "no monitoring port\n".to_owned();
+    };
+    let fetch = || -> std::io::Result<String> {
+        let mut stream = std::net::TcpStream::connect(&monitor)?;
+        stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+        write!(
+            stream,
+            "GET /connz?subs=1 HTTP/1.0\r\nHost: {monitor}\r\n\r\n"
+        )?;
+        let mut body = String::new();
+        stream.read_to_string(&mut body)?;
+        Ok(body)
+    };
+    match fetch() {
+        Ok(body) => format!(
+            "connz: {}\n",
+            body.split("\r\n\r\n").nth(1).unwrap_or(&body)
+        ),
+        Err(e) => format!("connz: {e}\n"),
+    }
+}
+
 /// Every stream's state and every consumer's counts on the server at `url`, one per line.
 pub async fn server_state(url: &str) -> String {
     use futures::TryStreamExt;
@@ -337,7 +388,7 @@ pub async fn server_state(url: &str) -> String {
         Err(e) => return format!("cannot connect: {e}"),
     };
     let js = async_nats::jetstream::new(client);
-    let mut out = String::new();
+    let mut out = connections(url);
     let names: Vec<String> = js.stream_names().try_collect().await.unwrap_or_default();
     for name in names {
         let Ok(mut stream) = js.get_stream(&name).await else {
