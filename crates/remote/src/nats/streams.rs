@@ -62,10 +62,6 @@ pub(crate) async fn result_stream(
         max_age: limits.max_age.unwrap_or(RESULT_MAX_AGE),
         ..Default::default()
     };
-    let limits = Limits {
-        max_age: Some(config.max_age),
-        ..limits
-    };
     open(js, config, limits).await
 }
 
