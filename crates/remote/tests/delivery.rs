@@ -281,7 +281,7 @@ async fn shutdown_racing_submits_waits_for_every_accepted_task() {
     watchdog(60, async {
         let server = Server::start();
         let _worker = WorkerProcess::start(&server.url, "race", 4, false);
-        for _ in 0..10 {
+        for _ in 0..3 {
             let pool = pool_in(&server, "race").await;
             let (started, submitting) = std::sync::mpsc::channel();
             let handle = pool.clone();
