@@ -35,17 +35,12 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-mod builder;
-mod driver;
-mod listener;
-mod names;
+mod nats;
 mod pool;
-mod serve;
-mod server;
-mod shared;
-mod wire;
 mod worker;
 
-pub use builder::RemotePoolBuilder;
-pub use pool::{RemotePool, RemoteSubmit};
+/// The NATS client this crate is built on, for [`connect_options`](RemotePoolBuilder::connect_options)
+/// (credentials, TLS): the same version as the crate's.
+pub use async_nats;
+pub use pool::{RemotePool, RemotePoolBuilder, RemoteSubmit};
 pub use worker::{Worker, WorkerBuilder};

@@ -7,8 +7,8 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use common::{
-    BOOM, SLOW_SQUARE, SQUARE, Server, WAIT_FOR_FILE, WorkerProcess, marker, pool_in,
-    pool_with_ack_wait, runs, watchdog,
+    BOOM, LEN_OF, SLOW_SQUARE, SQUARE, Server, WAIT_FOR_FILE, WorkerProcess, marker, pool_in,
+    pool_with_ack_wait, runs, watchdog, watchdog_on,
 };
 use futurepool_stream::as_completed;
 use futures::StreamExt;
@@ -25,40 +25,44 @@ async fn a_worker_killed_mid_task_loses_nothing() {
     watchdog(60, async {
         let server = Server::start();
         let pool = pool_with_ack_wait(&server, "kill", Duration::from_secs(1)).await;
+        let gate = marker("kill-gate");
+        let gate_arg = gate.to_string_lossy().into_owned();
+        // The victim alone first: it takes both gated tasks and holds them (running).
         let mut victim = WorkerProcess::start(&server.url, "kill", 2, false);
-        let _survivor = WorkerProcess::start(&server.url, "kill", 2, false);
-        let victim_pid = victim.pid();
+        let held: Vec<_> = (0..2)
+            .map(|_| pool.submit(WAIT_FOR_FILE, gate_arg.clone()))
+            .collect();
+        while pool.stats().running < 2 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        victim.kill();
+        std::fs::write(&gate, b"open").unwrap();
+        // The survivor gets them after ack_wait, and the rest of the work as well.
+        let survivor = WorkerProcess::start(&server.url, "kill", 2, false);
         let n = 24u64;
         let mut done = as_completed((0..n).map(|i| {
-            let task = pool.submit(SLOW_SQUARE, (i, 150 + 20 * (i % 4)));
+            let task = pool.submit(SLOW_SQUARE, (i, 20 * (i % 4)));
             async move { (i, task.await) }
         }));
         let mut seen = HashSet::new();
-        let mut killed = false;
         while let Some((i, result)) = done.next().await {
             let (square, pid) = result.unwrap_or_else(|e| panic!("task {i}: {e}"));
-            assert_eq!(square, i * i, "task {i}");
+            assert_eq!((square, pid), (i * i, survivor.pid()), "task {i}");
             assert!(seen.insert(i), "task {i} resolved twice");
-            if pid == victim_pid && !killed {
-                // The victim has just answered one task and pulled the next ones: kill -9.
-                victim.kill();
-                killed = true;
-            }
         }
-        assert!(
-            killed,
-            "the victim never answered a task before the others finished"
-        );
-        assert_eq!(seen.len() as u64, n);
+        for task in held {
+            assert_eq!(task.await.unwrap(), 1);
+        }
         let info = consumer_info(&server.url, "kill").await;
-        // One delivery per task, plus the redeliveries of what the victim held.
+        // One delivery per task, plus the redeliveries of the two the victim held.
         assert!(
-            info.delivered.consumer_sequence > n,
+            info.delivered.consumer_sequence >= n + 2 + 2,
             "the victim's tasks were not redelivered: {info:?}"
         );
         pool.shutdown().await;
         let stats = pool.stats();
-        assert_eq!((stats.completed, stats.failed, stats.queued), (n, 0, 0));
+        assert_eq!((stats.completed, stats.failed, stats.queued), (n + 2, 0, 0));
+        let _ = std::fs::remove_file(&gate);
     })
     .await;
 }
@@ -129,13 +133,14 @@ async fn a_cancelled_queued_task_never_runs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn map_keeps_input_order() {
-    watchdog(60, async {
-        let server = Server::start();
-        let _workers = [
-            WorkerProcess::start(&server.url, "map", 4, false),
-            WorkerProcess::start(&server.url, "map", 4, false),
-        ];
-        let pool = pool_in(&server, "map").await;
+    let server = Server::start();
+    let _workers = [
+        WorkerProcess::start(&server.url, "map", 4, false),
+        WorkerProcess::start(&server.url, "map", 4, false),
+    ];
+    let pool = pool_in(&server, "map").await;
+    let seen = pool.clone();
+    watchdog_on(60, &server.url, move || format!("{seen:?}"), async {
         let out: Vec<u64> = pool
             .map(SQUARE, 0..200u64)
             .map(Result::unwrap)
@@ -238,6 +243,81 @@ async fn a_shorter_ack_wait_set_by_another_pool_does_not_redeliver_running_tasks
             "the running task was delivered again: {info:?}"
         );
         patient.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_result_consumer_is_made_again_and_tasks_still_resolve() {
+    watchdog(40, async {
+        let server = Server::start();
+        let pool = pool_in(&server, "gone").await;
+        let tasks: Vec<_> = (0..5u64).map(|i| pool.submit(SQUARE, i)).collect();
+        pool.flush().await;
+        // An operator (or the server, after a long disconnect) removes the pool's consumer.
+        let js = async_nats::jetstream::new(async_nats::connect(&server.url).await.unwrap());
+        let stream = js.get_stream("gone_results").await.unwrap();
+        let name = format!("pool-{}", pool_id(&pool));
+        stream.delete_consumer(&name).await.unwrap();
+        let _worker = WorkerProcess::start(&server.url, "gone", 2, false);
+        for (i, task) in (0u64..).zip(tasks) {
+            assert_eq!(task.await.unwrap(), i * i);
+        }
+        assert!(stream.consumer_info(&name).await.is_ok(), "not made again");
+        pool.shutdown().await;
+    })
+    .await;
+}
+
+/// The pool's id, from its `Debug` output.
+fn pool_id(pool: &futurepool_remote::RemotePool) -> String {
+    let text = format!("{pool:?}");
+    let start = text.find("pool_id: \"").unwrap() + "pool_id: \"".len();
+    text[start..start + 16].to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_racing_submits_waits_for_every_accepted_task() {
+    watchdog(60, async {
+        let server = Server::start();
+        let _worker = WorkerProcess::start(&server.url, "race", 4, false);
+        for _ in 0..3 {
+            let pool = pool_in(&server, "race").await;
+            let (started, submitting) = std::sync::mpsc::channel();
+            let handle = pool.clone();
+            // Each submit encodes 50 kB first: a wide window between the shutdown check and
+            // the count, where a pool with a separate flag and counter lost tasks.
+            let submitter = std::thread::spawn(move || {
+                (0..100u64)
+                    .map(|i| {
+                        if i == 1 {
+                            started.send(()).unwrap();
+                        }
+                        handle.submit(LEN_OF, vec![0; 50_000 + i as usize])
+                    })
+                    .collect::<Vec<_>>()
+            });
+            submitting.recv().unwrap();
+            pool.shutdown().await;
+            let tasks = submitter.join().unwrap();
+            // Each task was either accepted before the close (and resolved before `shutdown`
+            // returned) or refused at once: none is left unresolved.
+            let mut accepted = 0;
+            for (i, task) in (0u64..).zip(tasks) {
+                assert!(
+                    task.is_finished(),
+                    "task {i} unresolved after shutdown returned"
+                );
+                match task.await {
+                    Ok(len) => {
+                        assert_eq!(len, 50_000 + i);
+                        accepted += 1;
+                    }
+                    Err(e) => assert!(e.is_shutdown(), "task {i}: {e}"),
+                }
+            }
+            assert_eq!(pool.stats().completed, accepted);
+        }
     })
     .await;
 }

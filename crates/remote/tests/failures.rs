@@ -159,3 +159,64 @@ async fn two_namespaces_on_one_server_do_not_see_each_others_tasks() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_with_other_settings_is_a_clear_build_error_and_limits_are_set() {
+    watchdog(30, async {
+        let server = Server::start();
+        let js = async_nats::jetstream::new(async_nats::connect(&server.url).await.unwrap());
+        // Someone else's stream under the task stream's name, with limits retention.
+        js.create_stream(async_nats::jetstream::stream::Config {
+            name: "clash_tasks".into(),
+            subjects: vec!["clash.tasks".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let err = RemotePool::builder(registry())
+            .url(&server.url)
+            .namespace("clash")
+            .build()
+            .await
+            .unwrap_err()
+            .to_string();
+        let clear = ["clash_tasks", "other settings", "retention"];
+        assert!(clear.iter().all(|part| err.contains(part)), "{err}");
+        // Limits set by the pool that creates the streams; another pool asking other limits
+        // is refused, one asking none uses them.
+        let age = Duration::from_secs(3600);
+        let pool = RemotePool::builder(registry())
+            .url(&server.url)
+            .namespace("limited")
+            .max_bytes(1 << 20)
+            .max_age(age)
+            .build()
+            .await
+            .unwrap();
+        let info = js
+            .get_stream("limited_tasks")
+            .await
+            .unwrap()
+            .cached_info()
+            .clone();
+        assert_eq!((info.config.max_bytes, info.config.max_age), (1 << 20, age));
+        let err = RemotePool::builder(registry())
+            .url(&server.url)
+            .namespace("limited")
+            .max_bytes(2 << 20)
+            .build()
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("max_bytes"), "{err}");
+        let plain = RemotePool::builder(registry())
+            .url(&server.url)
+            .namespace("limited")
+            .build()
+            .await
+            .unwrap();
+        plain.shutdown().await;
+        pool.shutdown().await;
+    })
+    .await;
+}

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! remote-test-worker --url URL --namespace NS --concurrency N [--isolate]
+//!                    [--tls-ca PATH] [--tls-cert PATH --tls-key PATH]
 //! ```
 //!
 //! It exits when its standard input closes (the test that started it is gone).
@@ -69,6 +70,23 @@ fn wait_for_file(path: String) -> u64 {
     1
 }
 
+/// `n` bytes of zeros.
+fn big_result(n: u64) -> Vec<u8> {
+    vec![0; usize::try_from(n).expect("a size")]
+}
+
+/// The length of its argument.
+fn len_of(bytes: Vec<u8>) -> u64 {
+    bytes.len() as u64
+}
+
+/// Appends this process's id to `path`, then sleeps a minute (a task to time out).
+fn pid_then_sleep(path: String) -> u64 {
+    record(&path);
+    std::thread::sleep(Duration::from_secs(60));
+    0
+}
+
 fn registry() -> Registry {
     Registry::new()
         .with(RemoteFn::new("square", square))
@@ -77,6 +95,9 @@ fn registry() -> Registry {
         .with(RemoteFn::new("boom", boom))
         .with(RemoteFn::new("abort_now", abort_now))
         .with(RemoteFn::new("wait_for_file", wait_for_file))
+        .with(RemoteFn::new("big_result", big_result))
+        .with(RemoteFn::new("len_of", len_of))
+        .with(RemoteFn::new("pid_then_sleep", pid_then_sleep))
         .with(RemoteFn::new(
             "cpu_bound_calculation",
             cpu_bound_calculation,
@@ -89,6 +110,7 @@ fn main() {
     let mut namespace = "futurepool".to_owned();
     let mut concurrency = 1;
     let mut isolate = false;
+    let (mut tls_ca, mut tls_cert, mut tls_key) = (None, None, None);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -101,6 +123,9 @@ fn main() {
                     .expect("--concurrency N")
             }
             "--isolate" => isolate = true,
+            "--tls-ca" => tls_ca = args.next(),
+            "--tls-cert" => tls_cert = args.next(),
+            "--tls-key" => tls_key = args.next(),
             other => panic!("unknown argument {other}"),
         }
     }
@@ -115,8 +140,16 @@ fn main() {
         .enable_all()
         .build()
         .expect("a runtime");
+    let mut options = futurepool_remote::async_nats::ConnectOptions::new();
+    if let Some(ca) = tls_ca {
+        options = options.add_root_certificates(ca.into()).require_tls(true);
+    }
+    if let (Some(cert), Some(key)) = (tls_cert, tls_key) {
+        options = options.add_client_certificate(cert.into(), key.into());
+    }
     let served = runtime.block_on(
         Worker::builder(registry())
+            .connect_options(options)
             .url(url)
             .namespace(namespace)
             .concurrency(concurrency)

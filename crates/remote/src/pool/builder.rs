@@ -3,19 +3,21 @@
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::time::Duration;
 
+use async_nats::ConnectOptions;
 use futurepool_core::BuildError;
 use futurepool_worker::Registry;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::listener::{listen, listen_started};
-use crate::names::Names;
-use crate::pool::RemotePool;
-use crate::server;
-use crate::shared::{Counters, Shared, Waiting};
+use super::RemotePool;
+use super::listener::{ResultListener, listen_started};
+use super::shared::{Counters, Shared, Waiting};
+use crate::nats::connection;
+use crate::nats::names::Names;
+use crate::nats::streams::{self, Limits};
 
 /// Builds a [`RemotePool`]; made by [`RemotePool::builder`].
 ///
@@ -36,13 +38,30 @@ use crate::shared::{Counters, Shared, Waiting};
 ///     .await?;
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RemotePoolBuilder {
     registry: Registry,
     url: String,
     namespace: String,
     ack_wait: Duration,
     max_attempts: u32,
+    task_timeout: Option<Duration>,
+    limits: Limits,
+    options: ConnectOptions,
+}
+
+impl std::fmt::Debug for RemotePoolBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Neither the URL (it may hold credentials) nor the options (they do).
+        f.debug_struct("RemotePoolBuilder")
+            .field("registry", &self.registry)
+            .field("namespace", &self.namespace)
+            .field("ack_wait", &self.ack_wait)
+            .field("max_attempts", &self.max_attempts)
+            .field("task_timeout", &self.task_timeout)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RemotePoolBuilder {
@@ -53,10 +72,89 @@ impl RemotePoolBuilder {
             namespace: "futurepool".to_owned(),
             ack_wait: Duration::from_secs(30),
             max_attempts: 3,
+            task_timeout: None,
+            limits: Limits::default(),
+            options: ConnectOptions::new(),
         }
     }
 
-    /// The NATS server's URL (default `nats://127.0.0.1:4222`).
+    /// How to connect (default: `ConnectOptions::new()`): credentials (user and password,
+    /// token, NKey, a `.creds` file), TLS with a private CA, client certificates, `require_tls`.
+    /// The pool sets its client name, a 3 s connection timeout and unlimited reconnects on top.
+    /// User info in the [`url`](Self::url) wins over the options' credentials.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_remote::{RemotePool, async_nats::ConnectOptions};
+    ///
+    /// let options = ConnectOptions::with_user_and_password("pool".into(), "s3cret".into())
+    ///     .require_tls(true)
+    ///     .add_root_certificates("ca.pem".into());
+    /// let b = RemotePool::builder(Default::default())
+    ///     .url("tls://nats.internal:4222")
+    ///     .connect_options(options);
+    /// # drop(b);
+    /// ```
+    #[must_use]
+    pub fn connect_options(mut self, options: ConnectOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// How long a task may run on a worker (default: no limit). Past it the worker answers
+    /// `is_timeout()` (with [`isolate(true)`](crate::WorkerBuilder::isolate) it also kills the
+    /// child process running it) and goes on serving. Travels with each task.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = futurepool_remote::RemotePool::builder(Default::default())
+    ///     .task_timeout(std::time::Duration::from_secs(60));
+    /// # drop(b);
+    /// ```
+    #[must_use]
+    pub fn task_timeout(mut self, timeout: Duration) -> Self {
+        self.task_timeout = Some(timeout);
+        self
+    }
+
+    /// The most bytes each of the namespace's two streams (tasks, results) may hold (default:
+    /// the server's limit). Set when the pool creates the streams; an existing stream with
+    /// another limit is a [`BuildError`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = futurepool_remote::RemotePool::builder(Default::default()).max_bytes(1 << 30);
+    /// # drop(b);
+    /// ```
+    #[must_use]
+    pub fn max_bytes(mut self, bytes: u64) -> Self {
+        self.limits.max_bytes = Some(i64::try_from(bytes).unwrap_or(i64::MAX));
+        self
+    }
+
+    /// How long the namespace's streams keep a message (default: tasks until run, unread
+    /// results one day). Set when the pool creates the streams; an existing stream with another
+    /// age is a [`BuildError`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = futurepool_remote::RemotePool::builder(Default::default())
+    ///     .max_age(std::time::Duration::from_secs(3600));
+    /// # drop(b);
+    /// ```
+    #[must_use]
+    pub fn max_age(mut self, age: Duration) -> Self {
+        self.limits.max_age = Some(age);
+        self
+    }
+
+    /// The NATS server's URL (default `nats://127.0.0.1:4222`), or several separated by
+    /// commas. User info authenticates: `nats://user:password@host:4222`, or
+    /// `nats://TOKEN@host:4222` for a token; it is never printed.
     ///
     /// # Examples
     ///
@@ -126,8 +224,11 @@ impl RemotePoolBuilder {
     ///
     /// # Errors
     ///
-    /// A [`BuildError`] within seconds when the server is unreachable or has no JetStream,
-    /// the namespace is not valid, `ack_wait` is under 100 ms or `max_attempts` is 0.
+    /// A [`BuildError`] within seconds when the server is unreachable, refuses the
+    /// credentials (the message names the server and the cause, never a password, token or
+    /// key) or has no JetStream, when a stream of the namespace exists with other settings,
+    /// the namespace is not valid, `ack_wait` is under 100 ms, `max_attempts` is 0 or
+    /// `task_timeout` is 0.
     ///
     /// # Examples
     ///
@@ -153,24 +254,27 @@ impl RemotePoolBuilder {
                 self.ack_wait
             )));
         }
+        if self.task_timeout.is_some_and(|t| t.is_zero()) {
+            return Err(BuildError::new("task_timeout must be more than 0"));
+        }
         let pool_id = pool_id();
-        let (client, js) =
-            server::connect(&self.url, &format!("futurepool pool {pool_id}")).await?;
-        let task_stream = server::task_stream(&js, &names).await?;
-        task_stream
-            .create_consumer(server::worker_consumer(&names, self.ack_wait))
-            .await
-            .map_err(|e| BuildError::new(format!("cannot set up the workers' consumer: {e}")))?;
-        let result_stream = server::result_stream(&js, &names).await?;
-        let consumer_config = server::result_consumer(&names, &pool_id);
-        let consumer_name = consumer_config.durable_name.clone().unwrap_or_default();
-        let consumer = result_stream
-            .create_consumer(consumer_config)
-            .await
-            .map_err(|e| {
-                BuildError::new(format!("cannot set up the pool's result consumer: {e}"))
-            })?;
-        let started = client
+        let conn = connection::connect(
+            &self.url,
+            self.options,
+            &format!("futurepool pool {pool_id}"),
+        )
+        .await?;
+        let js = conn.js;
+        let task_stream = streams::task_stream(&js, &names, self.limits).await?;
+        streams::workers_consumer(&task_stream, &names, self.ack_wait).await?;
+        let result_stream = streams::result_stream(&js, &names, self.limits).await?;
+        let listener =
+            ResultListener::new(result_stream, streams::result_consumer(&names, &pool_id));
+        let consumer = listener.ensure_consumer().await.map_err(|e| {
+            BuildError::new(format!("cannot set up the pool's result consumer: {e}"))
+        })?;
+        let started = conn
+            .client
             .subscribe(names.started_subject(&pool_id))
             .await
             .map_err(|e| BuildError::new(format!("cannot listen for started tasks: {e}")))?;
@@ -181,14 +285,14 @@ impl RemotePoolBuilder {
             Arc::clone(&waiting),
             stop_listener.clone(),
         ));
-        tokio::spawn(listen(
-            consumer,
-            result_stream,
-            consumer_name,
-            Arc::clone(&waiting),
-            stop_listener.clone(),
-        ));
-        let headers = Shared::task_headers(&names, &pool_id, self.max_attempts, self.ack_wait);
+        tokio::spawn(listener.listen(consumer, Arc::clone(&waiting), stop_listener.clone()));
+        let (headers, header_bytes) = Shared::task_headers(
+            &names,
+            &pool_id,
+            self.max_attempts,
+            self.ack_wait,
+            self.task_timeout,
+        );
         Ok(RemotePool::from_shared(Arc::new(Shared {
             runtime: tokio::runtime::Handle::current(),
             js,
@@ -197,10 +301,12 @@ impl RemotePoolBuilder {
             pool_id,
             registry: self.registry,
             headers,
+            max_payload: conn.max_payload,
+            header_bytes,
             next_id: AtomicU64::new(1),
             waiting,
             counters: Counters::default(),
-            shut: AtomicBool::new(false),
+            lifecycle: AtomicUsize::new(0),
             abort: CancellationToken::new(),
             stop_listener,
             changed: Notify::new(),

@@ -1,19 +1,22 @@
 //! [`RemotePool`]: submit registered functions to workers anywhere, through NATS JetStream.
 
+mod builder;
+mod driver;
+mod listener;
+mod shared;
+mod submit;
+
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use futurepool_core::{PoolStats, Promise, Task, TaskError};
+use futurepool_core::{PoolStats, Task};
 use futurepool_stream::{Map, MapInput, MapUnordered, SubmitFn, map_tasks, map_tasks_unordered};
-use futurepool_worker::{Failure, Registry, RemoteFn, codec};
+use futurepool_worker::{Registry, RemoteFn};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::sync::oneshot;
 
-use crate::builder::RemotePoolBuilder;
-use crate::driver::drive;
-use crate::shared::Shared;
-use crate::wire::task_error;
+pub use builder::RemotePoolBuilder;
+use shared::Shared;
 
 /// The submit function inside a [`RemotePool`] map stream.
 pub type RemoteSubmit<A, R> = Box<dyn FnMut(A) -> Task<R> + Send>;
@@ -68,86 +71,6 @@ impl RemotePool {
 
     pub(crate) fn from_shared(shared: Arc<Shared>) -> Self {
         Self { shared }
-    }
-
-    /// Submits `f(arg)`: publishes the task to the namespace's stream and returns its [`Task`]
-    /// at once. Never blocks, and works from any thread (the publishing runs on the runtime
-    /// the pool was built on): when the server is briefly away, publishing is retried with the
-    /// same message id (so the server stores the task once).
-    ///
-    /// A function missing from the pool's registry, or an argument that does not encode,
-    /// resolves at once to `is_invalid()`; after shutdown, to `is_shutdown()`.
-    ///
-    /// # Examples
-    ///
-    /// ```no_run
-    /// # use futurepool_remote::RemotePool;
-    /// # use futurepool_worker::{Registry, RemoteFn};
-    /// fn add((a, b): (i64, i64)) -> i64 { a + b }
-    /// const ADD: RemoteFn<(i64, i64), i64> = RemoteFn::new("add", add);
-    /// # async fn f(pool: RemotePool) {
-    /// let task = pool.submit(ADD, (40, 2));
-    /// assert_eq!(task.await.unwrap(), 42);
-    /// # }
-    /// ```
-    pub fn submit<A, R>(&self, f: RemoteFn<A, R>, arg: A) -> Task<R>
-    where
-        A: Serialize + 'static,
-        R: DeserializeOwned + Send + 'static,
-    {
-        let shared = &self.shared;
-        let counters = &shared.counters;
-        if shared.shut.load(Ordering::Acquire) {
-            counters.rejected.fetch_add(1, Ordering::Relaxed);
-            return Task::ready(Err(TaskError::shutdown()));
-        }
-        counters.submitted.fetch_add(1, Ordering::Relaxed);
-        let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
-        let payload = match self.encode_call(f, id, &arg) {
-            Ok(payload) => payload,
-            Err(failure) => {
-                counters.failed.fetch_add(1, Ordering::Relaxed);
-                return Task::ready(Err(task_error(failure)));
-            }
-        };
-        let (promise, task) = Promise::new();
-        let (tx, rx) = oneshot::channel();
-        shared.waiting.insert(id, tx);
-        counters.outstanding.fetch_add(1, Ordering::AcqRel);
-        counters.unpublished.fetch_add(1, Ordering::AcqRel);
-        shared
-            .runtime
-            .spawn(drive(Arc::clone(shared), f, id, payload, rx, promise));
-        task
-    }
-
-    /// The encoded call of `f(arg)`, after checking that `f` is in the pool's registry.
-    fn encode_call<A: Serialize, R>(
-        &self,
-        f: RemoteFn<A, R>,
-        id: u64,
-        arg: &A,
-    ) -> Result<Vec<u8>, Failure> {
-        let wanted = f.signature();
-        match self.shared.registry.signature(f.name()) {
-            Some(known) if known.matches(&wanted) => {}
-            Some(known) => {
-                return Err(Failure::Invalid(format!(
-                    "function `{}` has other types in the pool's registry: it holds {known}, the task wants {wanted}",
-                    f.name()
-                )));
-            }
-            None => {
-                return Err(Failure::Invalid(format!(
-                    "function `{}` is not in the pool's registry (add it with `Registry::with`)",
-                    f.name()
-                )));
-            }
-        }
-        let call = f.call(id, arg)?;
-        codec::encode(&call).map_err(|e| {
-            Failure::Invalid(format!("the call of `{}` failed to encode: {e}", f.name()))
-        })
     }
 
     /// Runs `f` on every item of `items` (an iterator or a stream) on the workers; yields the
@@ -230,10 +153,10 @@ impl RemotePool {
     /// # }
     /// ```
     pub fn shutdown(&self) -> impl Future<Output = ()> + Send + 'static {
-        self.shared.shut.store(true, Ordering::Release);
+        self.shared.close();
         let shared = Arc::clone(&self.shared);
         async move {
-            shared.until_zero(&shared.counters.outstanding).await;
+            shared.drained().await;
             shared.stop_listener.cancel();
         }
     }
@@ -250,12 +173,12 @@ impl RemotePool {
     /// # }
     /// ```
     pub fn shutdown_now(&self) -> impl Future<Output = ()> + Send + 'static {
-        self.shared.shut.store(true, Ordering::Release);
+        self.shared.close();
         self.shared.abort.cancel();
         self.shared.waiting.clear();
         let shared = Arc::clone(&self.shared);
         async move {
-            shared.until_zero(&shared.counters.outstanding).await;
+            shared.drained().await;
             shared.stop_listener.cancel();
         }
     }
@@ -272,7 +195,7 @@ impl RemotePool {
     /// # }
     /// ```
     pub fn is_shutdown(&self) -> bool {
-        self.shared.shut.load(Ordering::Acquire)
+        self.shared.is_closed()
     }
 
     /// A snapshot of the task counters. `running` counts the unresolved tasks a worker has said

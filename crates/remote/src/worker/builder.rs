@@ -5,14 +5,16 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
+use async_nats::ConnectOptions;
 use futurepool_core::BuildError;
 use futurepool_process::ProcessPool;
 use futurepool_worker::Registry;
 use tokio::sync::Semaphore;
 
-use crate::names::Names;
-use crate::serve::{Serving, follow_ack_wait, pull_loop};
-use crate::server;
+use super::serve::{Serving, follow_ack_wait, pull_loop};
+use crate::nats::connection;
+use crate::nats::names::Names;
+use crate::nats::streams::{self, Limits};
 
 /// A worker of a [`RemotePool`](crate::RemotePool)'s namespace: pulls tasks from the server,
 /// runs them with its [`Registry`], publishes each result and then acks the task. Made by
@@ -69,6 +71,7 @@ impl Worker {
             namespace: "futurepool".to_owned(),
             concurrency: std::thread::available_parallelism().map_or(1, usize::from),
             isolate: false,
+            options: ConnectOptions::new(),
         }
     }
 }
@@ -88,17 +91,32 @@ impl Worker {
 ///     .await
 /// # }
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct WorkerBuilder {
     registry: Registry,
     url: String,
     namespace: String,
     concurrency: usize,
     isolate: bool,
+    options: ConnectOptions,
+}
+
+impl std::fmt::Debug for WorkerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Neither the URL (it may hold credentials) nor the options (they do).
+        f.debug_struct("WorkerBuilder")
+            .field("registry", &self.registry)
+            .field("namespace", &self.namespace)
+            .field("concurrency", &self.concurrency)
+            .field("isolate", &self.isolate)
+            .finish_non_exhaustive()
+    }
 }
 
 impl WorkerBuilder {
-    /// The NATS server's URL (default `nats://127.0.0.1:4222`).
+    /// The NATS server's URL (default `nats://127.0.0.1:4222`), or several separated by
+    /// commas. User info authenticates: `nats://user:password@host:4222`, or
+    /// `nats://TOKEN@host:4222` for a token; it is never printed.
     ///
     /// # Examples
     ///
@@ -109,6 +127,31 @@ impl WorkerBuilder {
     #[must_use]
     pub fn url(mut self, url: impl Into<String>) -> Self {
         self.url = url.into();
+        self
+    }
+
+    /// How to connect (default: `ConnectOptions::new()`): credentials (user and password,
+    /// token, NKey, a `.creds` file), TLS with a private CA, client certificates, `require_tls`.
+    /// The worker sets its client name, a 3 s connection timeout and unlimited reconnects on
+    /// top. User info in the [`url`](Self::url) wins over the options' credentials.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_remote::{Worker, async_nats::ConnectOptions};
+    ///
+    /// let options = ConnectOptions::new()
+    ///     .add_root_certificates("ca.pem".into())
+    ///     .add_client_certificate("worker.pem".into(), "worker-key.pem".into())
+    ///     .require_tls(true);
+    /// let b = Worker::builder(Default::default())
+    ///     .url("tls://nats.internal:4222")
+    ///     .connect_options(options);
+    /// # drop(b);
+    /// ```
+    #[must_use]
+    pub fn connect_options(mut self, options: ConnectOptions) -> Self {
+        self.options = options;
         self
     }
 
@@ -203,19 +246,22 @@ impl WorkerBuilder {
         if self.concurrency == 0 {
             return Err(BuildError::new("concurrency must be at least 1, got 0"));
         }
-        let (client, js) = server::connect(
+        let conn = connection::connect(
             &self.url,
+            self.options,
             &format!("futurepool worker {}", std::process::id()),
         )
         .await?;
-        let task_stream = server::task_stream(&js, &names).await?;
-        let consumer = task_stream
-            .get_or_create_consumer(
-                &names.worker_consumer(),
-                server::worker_consumer(&names, Duration::from_secs(30)),
-            )
-            .await
-            .map_err(|e| BuildError::new(format!("cannot set up the workers' consumer: {e}")))?;
+        let task_stream = streams::task_stream(&conn.js, &names, Limits::default()).await?;
+        let name = names.worker_consumer();
+        let config = streams::worker_consumer(&names, Duration::from_secs(30));
+        let consumer = match task_stream.get_or_create_consumer(&name, config).await {
+            Ok(consumer) => consumer,
+            // Made by another worker or pool meanwhile.
+            Err(e) => task_stream.get_consumer(&name).await.map_err(|_| {
+                BuildError::new(format!("cannot set up the workers' consumer: {e}"))
+            })?,
+        };
         let isolated = if self.isolate {
             Some(
                 ProcessPool::builder(self.registry.clone())
@@ -228,8 +274,10 @@ impl WorkerBuilder {
         let slots = Arc::new(Semaphore::new(self.concurrency));
         let serving = Arc::new(Serving {
             consumer_ack_wait_ms: AtomicU64::new(u64::MAX),
-            client,
-            js,
+            client: conn.client,
+            js: conn.js,
+            names,
+            max_payload: conn.max_payload,
             registry: self.registry,
             isolated,
         });

@@ -12,12 +12,20 @@ use futurepool_worker::RemoteFn;
 use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
 
-use crate::shared::Shared;
-use crate::wire::{AnswerKind, task_error};
+use super::shared::{Admitted, Shared};
+use crate::nats::names::TASK_ID;
+use crate::nats::publish::{publish as publish_bounded, retryable};
+use crate::nats::wire::{AnswerKind, task_error};
+
+/// How long a task's publish is retried (while the server restarts, say) before the task
+/// fails: well inside the server's duplicate window, so a retry is never stored twice.
+const PUBLISH_PATIENCE: Duration = Duration::from_secs(60);
 
 /// How the wait for a task ended.
 enum End {
     Answer(AnswerKind),
+    /// The server did not store the task's message.
+    Unpublished(TaskError),
     /// Cancelled by its `Task` or by `shutdown_now`; the stream sequence, if stored.
     Cancelled(Option<u64>),
 }
@@ -25,6 +33,7 @@ enum End {
 /// Drives task `id` (message `payload`) to its end and resolves `promise`.
 pub(crate) async fn drive<A, R>(
     shared: Arc<Shared>,
+    admitted: Admitted,
     f: RemoteFn<A, R>,
     id: u64,
     payload: Vec<u8>,
@@ -37,9 +46,11 @@ pub(crate) async fn drive<A, R>(
         biased;
         () = promise.cancelled() => End::Cancelled(None),
         () = shared.abort.cancelled() => End::Cancelled(None),
-        seq = publish(&shared, id, payload) => {
+        published = publish(&shared, id, payload) => {
             shared.task_published();
-            tokio::select! {
+            match published {
+                Err(error) => End::Unpublished(error),
+                Ok(seq) => tokio::select! {
                 biased;
                 answer = rx => match answer {
                     Ok(answer) => End::Answer(answer),
@@ -47,6 +58,7 @@ pub(crate) async fn drive<A, R>(
                 },
                 () = promise.cancelled() => End::Cancelled(Some(seq)),
                 () = shared.abort.cancelled() => End::Cancelled(Some(seq)),
+                },
             }
         }
     };
@@ -56,6 +68,7 @@ pub(crate) async fn drive<A, R>(
             let result = match answer {
                 AnswerKind::Ran(outcome) => f.result(outcome).map_err(task_error),
                 AnswerKind::Crashed(message) => Err(TaskError::crashed(message)),
+                AnswerKind::TimedOut(message) => Err(TaskError::timeout(message)),
             };
             // Counted before the task's waiter wakes: stats read after `task.await` include it.
             let outcome = if result.is_ok() {
@@ -67,6 +80,15 @@ pub(crate) async fn drive<A, R>(
                 outcome.fetch_add(1, Ordering::Relaxed);
             };
             if !promise.resolve_then(result, counted) {
+                counters.cancelled.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        End::Unpublished(error) => {
+            shared.waiting.remove(id);
+            let counted = || {
+                counters.failed.fetch_add(1, Ordering::Relaxed);
+            };
+            if !promise.resolve_then(Err(error), counted) {
                 counters.cancelled.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -87,30 +109,35 @@ pub(crate) async fn drive<A, R>(
             counters.cancelled.fetch_add(1, Ordering::Relaxed);
         }
     }
-    shared.task_ended();
+    // The task has ended: `shutdown` may return.
+    drop(admitted);
 }
 
-/// Publishes the task's message until the server stores it; returns its stream sequence. A
+/// Publishes the task's message until the server stores it; returns its stream sequence, or
+/// the task's error when the server refused it or stayed away past [`PUBLISH_PATIENCE`]. A
 /// retry carries the same message id, so the server stores the task once.
-async fn publish(shared: &Shared, id: u64, payload: Vec<u8>) -> u64 {
+async fn publish(shared: &Shared, id: u64, payload: Vec<u8>) -> Result<u64, TaskError> {
     let msg_id = format!("{}-{id}", shared.pool_id);
-    let subject = shared.names.task_subject();
+    let id_text = id.to_string();
     let payload = Bytes::from(payload);
-    let mut delay = Duration::from_millis(50);
-    loop {
-        let message = PublishMessage::build()
-            .headers(shared.headers.clone())
+    let make = || {
+        let mut headers = shared.headers.clone();
+        headers.insert(TASK_ID, id_text.as_str());
+        PublishMessage::build()
+            .headers(headers)
             .message_id(&msg_id)
-            .payload(payload.clone());
-        let error = match shared.js.send_publish(subject.clone(), message).await {
-            Ok(ack) => match ack.await {
-                Ok(ack) => return ack.sequence,
-                Err(e) => e.to_string(),
-            },
-            Err(e) => e.to_string(),
-        };
-        tracing::debug!(id, %error, "publishing a task failed; retrying");
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(2));
-    }
+            .payload(payload.clone())
+    };
+    let subject = shared.names.task_subject();
+    publish_bounded(&shared.js, &subject, PUBLISH_PATIENCE, make)
+        .await
+        .map_err(|error| {
+            if retryable(error.kind()) {
+                TaskError::timeout(format!(
+                    "the NATS server did not store the task within {PUBLISH_PATIENCE:?}: {error}"
+                ))
+            } else {
+                TaskError::invalid(format!("the NATS server refused the task: {error}"))
+            }
+        })
 }

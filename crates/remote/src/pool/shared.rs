@@ -2,7 +2,7 @@
 //! listener: the connection, the waiting tasks by id, the counters.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -13,8 +13,8 @@ use futurepool_worker::Registry;
 use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::names::{ACK_WAIT_MS, MAX_ATTEMPTS, Names, REPLY_TO, STARTED_TO};
-use crate::wire::AnswerKind;
+use crate::nats::names::{ACK_WAIT_MS, MAX_ATTEMPTS, Names, REPLY_TO, STARTED_TO, TIMEOUT_MS};
+use crate::nats::wire::AnswerKind;
 
 /// The tasks waiting for an answer, by id, and what the listener saw that no task waited for.
 #[derive(Default)]
@@ -100,8 +100,6 @@ pub(crate) struct Counters {
     pub(crate) failed: AtomicU64,
     pub(crate) cancelled: AtomicU64,
     pub(crate) rejected: AtomicU64,
-    /// Tasks accepted and not yet resolved.
-    pub(crate) outstanding: AtomicUsize,
     /// Tasks accepted whose message the server has not yet stored (or that ended first).
     pub(crate) unpublished: AtomicUsize,
 }
@@ -114,17 +112,25 @@ pub(crate) struct Shared {
     pub(crate) task_stream: stream::Stream,
     pub(crate) pool_id: String,
     pub(crate) registry: Registry,
-    /// Reply-to, max attempts and ack wait: the same on every task message of this pool.
+    /// Reply-to, max attempts, ack wait and timeout: the same on every task message of this
+    /// pool.
     pub(crate) headers: HeaderMap,
+    /// The server's limit on a message (headers and payload), read at connect.
+    pub(crate) max_payload: usize,
+    /// An upper bound of the headers' size in a task message (counted in `max_payload`).
+    pub(crate) header_bytes: usize,
     pub(crate) next_id: AtomicU64,
     pub(crate) waiting: Arc<Waiting>,
     pub(crate) counters: Counters,
-    pub(crate) shut: AtomicBool,
+    /// The lifecycle word: bit 0 is set once the pool is shut down, the rest counts the tasks
+    /// admitted and not yet ended (two per task). One word, so that a submit racing
+    /// `shutdown` is either counted before the close (and awaited) or refused after it.
+    pub(crate) lifecycle: AtomicUsize,
     /// Fired by `shutdown_now`: drivers stop waiting and cancel their tasks.
     pub(crate) abort: CancellationToken,
     /// Fired once the pool is gone or drained: the listener stops and removes its consumer.
     pub(crate) stop_listener: CancellationToken,
-    /// Woken when `outstanding` or `unpublished` drops to zero.
+    /// Woken when the admitted tasks of a closed pool, or `unpublished`, drop to zero.
     pub(crate) changed: Notify,
 }
 
@@ -134,19 +140,61 @@ impl Shared {
         pool_id: &str,
         max_attempts: u32,
         ack_wait: Duration,
-    ) -> HeaderMap {
+        task_timeout: Option<Duration>,
+    ) -> (HeaderMap, usize) {
         let mut headers = HeaderMap::new();
-        headers.insert(REPLY_TO, names.result_subject(pool_id).as_str());
-        headers.insert(MAX_ATTEMPTS, max_attempts.to_string().as_str());
-        headers.insert(ACK_WAIT_MS, ack_wait.as_millis().to_string().as_str());
-        headers.insert(STARTED_TO, names.started_subject(pool_id).as_str());
-        headers
+        let mut bytes = "NATS/1.0\r\n\r\n".len();
+        let mut insert = |name: &'static str, value: String| {
+            bytes += name.len() + value.len() + ": \r\n".len();
+            headers.insert(name, value.as_str());
+        };
+        insert(REPLY_TO, names.result_subject(pool_id));
+        insert(MAX_ATTEMPTS, max_attempts.to_string());
+        insert(ACK_WAIT_MS, ack_wait.as_millis().to_string());
+        insert(STARTED_TO, names.started_subject(pool_id));
+        if let Some(timeout) = task_timeout {
+            insert(TIMEOUT_MS, timeout.as_millis().max(1).to_string());
+        }
+        // Per message: `Nats-Msg-Id: <pool id>-<id>` and `Futurepool-Task-Id: <id>`.
+        bytes += 2 * (32 + 2 * 20 + 4);
+        (headers, bytes)
     }
 
-    /// Counts a task's end (resolved whichever way) and wakes `shutdown` when it was the last.
-    pub(crate) fn task_ended(&self) {
-        if self.counters.outstanding.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.changed.notify_waiters();
+    /// Admits one task: its count is released when the guard drops. `None` once the pool is
+    /// shut down (the count taken for the check is given back at once).
+    pub(crate) fn admit(self: &Arc<Self>) -> Option<Admitted> {
+        let admitted = Admitted(Arc::clone(self));
+        if self.lifecycle.fetch_add(ONE, Ordering::AcqRel) & CLOSED == 0 {
+            Some(admitted)
+        } else {
+            None
+        }
+    }
+
+    /// Refuses further tasks; `drained` then waits for the admitted ones.
+    pub(crate) fn close(&self) {
+        self.lifecycle.fetch_or(CLOSED, Ordering::AcqRel);
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.lifecycle.load(Ordering::Acquire) & CLOSED != 0
+    }
+
+    /// Tasks admitted and not yet ended.
+    pub(crate) fn outstanding(&self) -> usize {
+        self.lifecycle.load(Ordering::Acquire) / ONE
+    }
+
+    /// Waits until the pool is closed and every admitted task has ended.
+    pub(crate) async fn drained(&self) {
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if self.lifecycle.load(Ordering::Acquire) == CLOSED {
+                return;
+            }
+            changed.await;
         }
     }
 
@@ -177,7 +225,7 @@ impl Shared {
         // `running` first, capped by `outstanding`: a task resolving between the two reads is
         // not counted twice.
         let running = self.waiting.running();
-        let outstanding = c.outstanding.load(Ordering::Relaxed);
+        let outstanding = self.outstanding();
         stats.running = running.min(outstanding);
         stats.queued = outstanding - stats.running;
         stats.completed = c.completed.load(Ordering::Relaxed);
@@ -185,6 +233,23 @@ impl Shared {
         stats.cancelled = c.cancelled.load(Ordering::Relaxed);
         stats.rejected = c.rejected.load(Ordering::Relaxed);
         stats
+    }
+}
+
+/// The lifecycle word's closed bit.
+const CLOSED: usize = 1;
+/// One admitted task in the lifecycle word.
+const ONE: usize = 2;
+
+/// One admitted task's count, released (waking `shutdown` if it was the last) when dropped,
+/// on whatever path the task ends.
+pub(crate) struct Admitted(Arc<Shared>);
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        if self.0.lifecycle.fetch_sub(ONE, Ordering::AcqRel) == CLOSED | ONE {
+            self.0.changed.notify_waiters();
+        }
     }
 }
 

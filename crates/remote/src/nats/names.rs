@@ -10,6 +10,20 @@ pub(crate) const MAX_ATTEMPTS: &str = "Futurepool-Max-Attempts";
 pub(crate) const ACK_WAIT_MS: &str = "Futurepool-Ack-Wait-Ms";
 /// Header naming the subject a worker tells when it starts a task (core NATS, best effort).
 pub(crate) const STARTED_TO: &str = "Futurepool-Started-To";
+/// Header carrying the task's id, so that a call that does not decode can still be answered.
+pub(crate) const TASK_ID: &str = "Futurepool-Task-Id";
+/// Header carrying the pool's `task_timeout` in milliseconds, when it has one.
+pub(crate) const TIMEOUT_MS: &str = "Futurepool-Timeout-Ms";
+
+/// Whether `token` can be one subject token made by a pool (its id): 1 to 64 ASCII letters,
+/// digits, `-` or `_`, so no wildcard, dot or space.
+fn is_token(token: &str) -> bool {
+    !token.is_empty()
+        && token.len() <= 64
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
 
 /// The names the pools and workers of one namespace share on the server.
 #[derive(Clone, Debug)]
@@ -22,12 +36,7 @@ impl Names {
     /// Checks `namespace`: 1 to 64 ASCII letters, digits, `-` or `_` (it becomes part of stream
     /// names and subjects, where dots and wildcards mean something).
     pub(crate) fn new(namespace: &str) -> Result<Self, BuildError> {
-        let valid = !namespace.is_empty()
-            && namespace.len() <= 64
-            && namespace
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !valid {
+        if !is_token(namespace) {
             return Err(BuildError::new(format!(
                 "namespace {namespace:?} is not valid: use 1 to 64 ASCII letters, digits, '-' or '_'"
             )));
@@ -67,6 +76,15 @@ impl Names {
         format!("{}.results.{pool_id}", self.namespace)
     }
 
+    /// The pool id in `subject` when it is one of this namespace's result subjects (what a
+    /// worker may publish an answer to); `None` for anything else.
+    pub(crate) fn result_subject_pool<'s>(&self, subject: &'s str) -> Option<&'s str> {
+        let pool = subject
+            .strip_prefix(self.namespace.as_str())?
+            .strip_prefix(".results.")?;
+        is_token(pool).then_some(pool)
+    }
+
     /// The subject workers tell pool `pool_id` on when they start one of its tasks: plain NATS,
     /// outside the streams (a lost notice only makes `stats().running` low for a while).
     pub(crate) fn started_subject(&self, pool_id: &str) -> String {
@@ -88,5 +106,18 @@ mod tests {
         assert_eq!(names.task_subject(), "jobs-2_a.tasks");
         assert_eq!(names.result_subject("p1"), "jobs-2_a.results.p1");
         assert_eq!(names.started_subject("p1"), "jobs-2_a.started.p1");
+        assert_eq!(names.result_subject_pool("jobs-2_a.results.p1"), Some("p1"));
+        for forged in [
+            "jobs-2_a.results.>",
+            "jobs-2_a.results.*",
+            "jobs-2_a.results.a.b",
+            "jobs-2_a.results.",
+            "other.results.p1",
+            "jobs-2_a.tasks",
+            "jobs-2_a.results.p 1",
+            "$JS.API.STREAM.DELETE.jobs-2_a_tasks",
+        ] {
+            assert_eq!(names.result_subject_pool(forged), None, "{forged}");
+        }
     }
 }

@@ -22,6 +22,8 @@ pub(crate) enum AnswerKind {
     /// The task was delivered `max_attempts` times without a result; the text says what was
     /// seen.
     Crashed(String),
+    /// The task ran past its pool's `task_timeout`; the text says how long.
+    TimedOut(String),
 }
 
 /// The task error for a failure the worker reported.

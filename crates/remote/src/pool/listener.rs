@@ -1,0 +1,164 @@
+//! The pool's listeners. Results: reads the pool's durable consumer on the result stream and
+//! hands each answer to its task; the consumer is durable and its stream is on disk, so answers
+//! published while the pool was disconnected are read after it reconnects. Started notices:
+//! marks the tasks workers say they have started, for `stats().running`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::Subscriber;
+use async_nats::jetstream::consumer::pull::MessagesErrorKind;
+use async_nats::jetstream::consumer::{PullConsumer, pull};
+use async_nats::jetstream::stream;
+use futurepool_worker::codec;
+use futures_util::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+use super::shared::Waiting;
+use crate::nats::wire::Answer;
+
+/// The pool's durable consumer of its results: made at build, and made again whenever it is
+/// found missing (deleted by an operator, or by the server after a long disconnect).
+pub(crate) struct ResultListener {
+    stream: stream::Stream,
+    config: pull::Config,
+    name: String,
+}
+
+/// How the reading of one message stream ended.
+enum Ended {
+    Stopped,
+    /// The consumer may be gone (deleted, no responders, no heartbeats, a failed pull after a
+    /// reconnect): check it and read anew.
+    Check,
+}
+
+impl ResultListener {
+    pub(crate) fn new(stream: stream::Stream, config: pull::Config) -> Self {
+        let name = config.durable_name.clone().unwrap_or_default();
+        Self {
+            stream,
+            config,
+            name,
+        }
+    }
+
+    /// The consumer, made (again) when missing.
+    pub(crate) async fn ensure_consumer(&self) -> Result<PullConsumer, String> {
+        self.stream
+            .get_or_create_consumer(&self.name, self.config.clone())
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Reads answers until `stop` fires, then removes the consumer (best effort).
+    pub(crate) async fn listen(
+        self,
+        mut consumer: PullConsumer,
+        waiting: Arc<Waiting>,
+        stop: CancellationToken,
+    ) {
+        loop {
+            if let Ended::Stopped = read(&consumer, &waiting, &stop).await {
+                break;
+            }
+            // Check the consumer, make it again if missing, and read anew.
+            loop {
+                match self.ensure_consumer().await {
+                    Ok(found) => {
+                        consumer = found;
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = %e, "cannot reach the result consumer yet; retrying");
+                        tokio::select! {
+                            () = stop.cancelled() => return self.remove().await,
+                            () = tokio::time::sleep(Duration::from_millis(200)) => {}
+                        }
+                    }
+                }
+            }
+        }
+        self.remove().await;
+    }
+
+    async fn remove(&self) {
+        let _ = tokio::time::timeout(
+            Duration::from_secs(2),
+            self.stream.delete_consumer(&self.name),
+        )
+        .await;
+    }
+}
+
+/// Reads one message stream of `consumer`, handing each answer to its task.
+async fn read(consumer: &PullConsumer, waiting: &Waiting, stop: &CancellationToken) -> Ended {
+    let messages = tokio::select! {
+        () = stop.cancelled() => return Ended::Stopped,
+        messages = consumer
+            .stream()
+            .max_messages_per_batch(1000)
+            .heartbeat(Duration::from_secs(1))
+            .expires(Duration::from_secs(5))
+            .messages() => messages,
+    };
+    let mut messages = match messages {
+        Ok(messages) => messages,
+        Err(e) => {
+            tracing::debug!(error = %e, "cannot read results yet");
+            return Ended::Check;
+        }
+    };
+    // A missed heartbeat alone may be a slow moment; two in a row, the consumer may be gone.
+    let mut missed = false;
+    loop {
+        let next = tokio::select! {
+            () = stop.cancelled() => return Ended::Stopped,
+            next = messages.next() => next,
+        };
+        match next {
+            Some(Ok(message)) => {
+                missed = false;
+                match codec::decode::<Answer>(&message.payload) {
+                    Ok(answer) => waiting.deliver(answer.id, answer.result),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "dropped a result message that does not decode")
+                    }
+                }
+                if let Err(e) = message.ack().await {
+                    tracing::debug!(error = %e, "could not ack a result");
+                }
+            }
+            Some(Err(e)) if e.kind() == MessagesErrorKind::MissingHeartbeat && !missed => {
+                missed = true;
+                tracing::debug!("a missed heartbeat on the result consumer");
+            }
+            Some(Err(e)) => {
+                tracing::debug!(error = %e, "result stream error; checking the consumer");
+                return Ended::Check;
+            }
+            None => return Ended::Check,
+        }
+    }
+}
+
+/// Marks each task a worker says it started (the payload is the task id, in decimal) until
+/// `stop` fires.
+pub(crate) async fn listen_started(
+    mut notices: Subscriber,
+    waiting: Arc<Waiting>,
+    stop: CancellationToken,
+) {
+    loop {
+        let notice = tokio::select! {
+            () = stop.cancelled() => break,
+            notice = notices.next() => notice,
+        };
+        let Some(notice) = notice else { break };
+        match std::str::from_utf8(&notice.payload).map(str::parse::<u64>) {
+            Ok(Ok(id)) => waiting.started(id),
+            _ => tracing::debug!("dropped a started notice that is not a task id"),
+        }
+    }
+    let _ = notices.unsubscribe().await;
+}

@@ -1,0 +1,10 @@
+//! The worker side: [`Worker`] and its builder, the loop pulling a namespace's tasks, and the
+//! handling of each task message.
+
+mod builder;
+mod meta;
+mod pull;
+mod serve;
+mod task;
+
+pub use builder::{Worker, WorkerBuilder};
