@@ -31,6 +31,17 @@
 pub use futurepool_core::*;
 #[cfg(feature = "process")]
 pub use futurepool_process::{ProcessPool, ProcessPoolBuilder};
+/// The NATS client the remote pool is built on, re-exported so that `connect_options` gets a
+/// `ConnectOptions` of the matching version (feature `remote`).
+///
+/// ```no_run
+/// use futurepool::async_nats::ConnectOptions;
+///
+/// let options = ConnectOptions::with_user_and_password("pool".into(), "secret".into());
+/// # drop(options);
+/// ```
+#[cfg(feature = "remote")]
+pub use futurepool_remote::async_nats;
 #[cfg(feature = "remote")]
 pub use futurepool_remote::{RemotePool, RemotePoolBuilder, Worker, WorkerBuilder};
 pub use futurepool_stream::{
