@@ -2,9 +2,10 @@
 //!
 //! This crate is the library behind the `scrape` command and the showcase of futurepool: the
 //! Python `ThreadPoolExecutor` + `requests` page-downloader demo, rebuilt async-native. Each URL is
-//! a future on a futurepool `AsyncPool` bounded by `concurrency`; results come back through
-//! `as_completed` and are streamed as [`Row`]s the moment they finish; per-host slots, robots.txt,
-//! retries and the body cap sit inside each future.
+//! a future on a futurepool `AsyncPool` bounded by `concurrency`. `fetch` maps its URL stream
+//! with `map_tasks_unordered`; `crawl`, whose input grows from its own results, collects its
+//! pages with `as_completed` and `push`. Either way each page is streamed as a [`Row`] the moment
+//! it finishes; per-host slots, robots.txt, retries and the body cap sit inside each future.
 //!
 //! ```no_run
 //! use futures::StreamExt;
