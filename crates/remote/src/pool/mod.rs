@@ -3,6 +3,7 @@
 mod builder;
 mod driver;
 mod listener;
+mod room;
 mod shared;
 mod submit;
 
