@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::RemotePool;
 use super::listener::{ResultListener, listen_started};
+use super::room::Room;
 use super::shared::{Counters, Shared, Waiting};
 use crate::nats::connection;
 use crate::nats::names::Names;
@@ -46,6 +47,7 @@ pub struct RemotePoolBuilder {
     ack_wait: Duration,
     max_attempts: u32,
     task_timeout: Option<Duration>,
+    queue_capacity: Option<usize>,
     limits: Limits,
     options: ConnectOptions,
 }
@@ -59,6 +61,7 @@ impl std::fmt::Debug for RemotePoolBuilder {
             .field("ack_wait", &self.ack_wait)
             .field("max_attempts", &self.max_attempts)
             .field("task_timeout", &self.task_timeout)
+            .field("queue_capacity", &self.queue_capacity)
             .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
@@ -73,6 +76,7 @@ impl RemotePoolBuilder {
             ack_wait: Duration::from_secs(30),
             max_attempts: 3,
             task_timeout: None,
+            queue_capacity: None,
             limits: Limits::default(),
             options: ConnectOptions::new(),
         }
@@ -116,6 +120,38 @@ impl RemotePoolBuilder {
     #[must_use]
     pub fn task_timeout(mut self, timeout: Duration) -> Self {
         self.task_timeout = Some(timeout);
+        self
+    }
+
+    /// Bounds how many of the pool's tasks may be unresolved at once (default: unbounded):
+    /// submitted and not yet answered, cancelled or failed, whether waiting in the stream or
+    /// running on a worker. With a bound, [`RemotePool::submit_wait`] waits for room,
+    /// [`RemotePool::try_submit`] gives the argument back when full, and
+    /// [`RemotePool::submit`] resolves the task at once to an error with
+    /// [`is_rejected()`](futurepool_core::TaskError::is_rejected) (counted in
+    /// `stats().rejected`). A place frees as its task ends. Must be at least 1.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = futurepool_remote::RemotePool::builder(Default::default()).queue_capacity(1_000);
+    /// # drop(b);
+    /// ```
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let err = futurepool_remote::RemotePool::builder(Default::default())
+    ///     .queue_capacity(0)
+    ///     .build()
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("queue_capacity"));
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn queue_capacity(mut self, n: usize) -> Self {
+        self.queue_capacity = Some(n);
         self
     }
 
@@ -227,8 +263,8 @@ impl RemotePoolBuilder {
     /// A [`BuildError`] within seconds when the server is unreachable, refuses the
     /// credentials (the message names the server and the cause, never a password, token or
     /// key) or has no JetStream, when a stream of the namespace exists with other settings,
-    /// the namespace is not valid, `ack_wait` is under 100 ms, `max_attempts` is 0 or
-    /// `task_timeout` is 0.
+    /// the namespace is not valid, `ack_wait` is under 100 ms, `max_attempts` is 0,
+    /// `task_timeout` is 0 or `queue_capacity` is 0.
     ///
     /// # Examples
     ///
@@ -256,6 +292,11 @@ impl RemotePoolBuilder {
         }
         if self.task_timeout.is_some_and(|t| t.is_zero()) {
             return Err(BuildError::new("task_timeout must be more than 0"));
+        }
+        if self.queue_capacity == Some(0) {
+            return Err(BuildError::new(
+                "queue_capacity must be at least 1, got 0 (no task could ever be submitted)",
+            ));
         }
         let pool_id = pool_id();
         let conn = connection::connect(
@@ -307,6 +348,7 @@ impl RemotePoolBuilder {
             waiting,
             counters: Counters::default(),
             lifecycle: AtomicUsize::new(0),
+            room: Room::new(self.queue_capacity),
             abort: CancellationToken::new(),
             stop_listener,
             changed: Notify::new(),

@@ -3,6 +3,7 @@
 mod builder;
 mod driver;
 mod listener;
+mod room;
 mod shared;
 mod submit;
 
@@ -76,6 +77,8 @@ impl RemotePool {
     /// Runs `f` on every item of `items` (an iterator or a stream) on the workers; yields the
     /// results in input order. Lazy and bounded: at most 64 items are submitted ahead of the
     /// consumer (`.buffer(n)` sets it); dropping the stream cancels the tasks not finished.
+    /// With a [`queue_capacity`](RemotePoolBuilder::queue_capacity) below the read-ahead,
+    /// items past it come out as `is_rejected()` errors: keep `buffer` within it.
     ///
     /// # Examples
     ///

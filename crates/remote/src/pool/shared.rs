@@ -13,6 +13,7 @@ use futurepool_worker::Registry;
 use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use super::room::{Place, Room};
 use crate::nats::names::{ACK_WAIT_MS, MAX_ATTEMPTS, Names, REPLY_TO, STARTED_TO, TIMEOUT_MS};
 use crate::nats::wire::AnswerKind;
 
@@ -126,6 +127,8 @@ pub(crate) struct Shared {
     /// admitted and not yet ended (two per task). One word, so that a submit racing
     /// `shutdown` is either counted before the close (and awaited) or refused after it.
     pub(crate) lifecycle: AtomicUsize,
+    /// The `queue_capacity` bound: a place per unresolved task, held by its [`Admitted`].
+    pub(crate) room: Room,
     /// Fired by `shutdown_now`: drivers stop waiting and cancel their tasks.
     pub(crate) abort: CancellationToken,
     /// Fired once the pool is gone or drained: the listener stops and removes its consumer.
@@ -160,10 +163,14 @@ impl Shared {
         (headers, bytes)
     }
 
-    /// Admits one task: its count is released when the guard drops. `None` once the pool is
-    /// shut down (the count taken for the check is given back at once).
-    pub(crate) fn admit(self: &Arc<Self>) -> Option<Admitted> {
-        let admitted = Admitted(Arc::clone(self));
+    /// Admits one task holding `place` in the room: its count and its place are released
+    /// when the guard drops. `None` once the pool is shut down (the count taken for the check
+    /// and the place are given back at once).
+    pub(crate) fn admit(self: &Arc<Self>, place: Place) -> Option<Admitted> {
+        let admitted = Admitted {
+            shared: Arc::clone(self),
+            _place: place,
+        };
         if self.lifecycle.fetch_add(ONE, Ordering::AcqRel) & CLOSED == 0 {
             Some(admitted)
         } else {
@@ -171,9 +178,12 @@ impl Shared {
         }
     }
 
-    /// Refuses further tasks; `drained` then waits for the admitted ones.
+    /// Refuses further tasks; `drained` then waits for the admitted ones. Closing the room
+    /// after the word, a `submit_wait` woken by it, or one that took a place just before,
+    /// is refused by `admit`.
     pub(crate) fn close(&self) {
         self.lifecycle.fetch_or(CLOSED, Ordering::AcqRel);
+        self.room.close();
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -241,14 +251,18 @@ const CLOSED: usize = 1;
 /// One admitted task in the lifecycle word.
 const ONE: usize = 2;
 
-/// One admitted task's count, released (waking `shutdown` if it was the last) when dropped,
-/// on whatever path the task ends.
-pub(crate) struct Admitted(Arc<Shared>);
+/// One admitted task's count and its place in the room, released (waking `shutdown` if it
+/// was the last, and a waiting `submit_wait`) when dropped, on whatever path the task ends.
+pub(crate) struct Admitted {
+    shared: Arc<Shared>,
+    /// Given back after the count (a field drops after `Drop::drop`).
+    _place: Place,
+}
 
 impl Drop for Admitted {
     fn drop(&mut self) {
-        if self.0.lifecycle.fetch_sub(ONE, Ordering::AcqRel) == CLOSED | ONE {
-            self.0.changed.notify_waiters();
+        if self.shared.lifecycle.fetch_sub(ONE, Ordering::AcqRel) == CLOSED | ONE {
+            self.shared.changed.notify_waiters();
         }
     }
 }
