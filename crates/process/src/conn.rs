@@ -4,7 +4,8 @@
 //!
 //! The worker runs one call at a time, reading the next only after answering the last. So
 //! that it does not sit idle for a round trip between two tiny tasks, the pool may send one
-//! more call while one runs (pipelining), but only behind a call that is known to be short
+//! more call while one runs (pipelining; one, so that at most one call per worker starts
+//! ahead of a higher-priority one submitted after it), but only behind a call that is known to be short
 //! (see [`Roster::is_short`]) and only a small one, so a long task never holds another back
 //! and the socket buffers never fill both ways. A call sent behind one that crashes, times
 //! out or is cancelled never started: it goes back to the pool and runs on another worker.
@@ -21,9 +22,16 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use crate::child::Child;
 use crate::exit::describe;
 use crate::frames::FrameReader;
+use crate::line::Line;
 
-/// How many calls a worker may hold at once: the running one and one waiting behind it.
+/// How many calls the pool runs at once per worker: the one the worker runs, one sent behind
+/// it (see [`MAX_BEHIND`]) and the rest waiting in the pool's [`Line`], ready to be sent.
 pub(crate) const PIPELINE_DEPTH: usize = 4;
+
+/// How many calls a worker may hold behind its running one. A call sent to a worker counts as
+/// started, so more would let more than one call per worker start ahead of a higher-priority
+/// call submitted after them.
+const MAX_BEHIND: usize = 1;
 
 /// The largest call sent behind a running one.
 const PIPELINE_MAX_CALL: usize = 16 * 1024;
@@ -70,8 +78,11 @@ pub(crate) struct Roster {
     pub(crate) conns: Mutex<Vec<Arc<Conn>>>,
     pub(crate) pids: Mutex<BTreeSet<u32>>,
     durations: Mutex<HashMap<&'static str, Duration>>,
-    /// Notified when a worker answers, ends, or gives back a reservation.
+    /// Notified when a worker answers, ends, or gives back a reservation, and when a call
+    /// leaves the line.
     pub(crate) changed: Notify,
+    /// The calls that have no worker yet, in the order they get one.
+    pub(crate) line: Line,
 }
 
 impl Roster {
@@ -158,20 +169,7 @@ impl Conn {
         roster: &Roster,
     ) -> bool {
         let mut state = lock(&self.state);
-        if state.closed || self.max_calls.is_some_and(|max| state.accepted >= max) {
-            return false;
-        }
-        let room = if state.in_flight == 0 {
-            true
-        } else {
-            pipeline
-                && state.in_flight < PIPELINE_DEPTH
-                && call_len <= PIPELINE_MAX_CALL
-                && roster.is_short(function)
-                && state
-                    .front
-                    .is_some_and(|(f, since)| since.elapsed() < SHORT && roster.is_short(f))
-        };
+        let room = room(&state, self.max_calls, pipeline, function, call_len, roster);
         if room {
             state.in_flight += 1;
             state.accepted += 1;
@@ -210,6 +208,31 @@ impl Conn {
         lock(&self.state).closed = true;
         let _ = self.messages.send(Message::Retire);
     }
+}
+
+/// Whether a worker in `state` has room for a call of `function` (`call_len` bytes): idle,
+/// or (with `pipeline`) running a short call with nothing behind it.
+fn room(
+    state: &State,
+    max_calls: Option<u64>,
+    pipeline: bool,
+    function: &'static str,
+    call_len: usize,
+    roster: &Roster,
+) -> bool {
+    if state.closed || max_calls.is_some_and(|max| state.accepted >= max) {
+        return false;
+    }
+    if state.in_flight == 0 {
+        return true;
+    }
+    pipeline
+        && state.in_flight <= MAX_BEHIND
+        && call_len <= PIPELINE_MAX_CALL
+        && roster.is_short(function)
+        && state
+            .front
+            .is_some_and(|(f, since)| since.elapsed() < SHORT && roster.is_short(f))
 }
 
 /// A sent call waiting for its answer.
@@ -455,4 +478,32 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A worker running a short call for a moment, with `in_flight` calls in all.
+    fn busy(in_flight: usize) -> State {
+        State {
+            in_flight,
+            accepted: in_flight as u64,
+            front: Some(("tiny", Instant::now())),
+            closed: false,
+        }
+    }
+
+    #[test]
+    fn at_most_one_call_is_sent_behind_a_running_one() {
+        let roster = Roster::default();
+        roster.record("tiny", Duration::from_micros(10));
+        assert!(room(&busy(0), None, false, "tiny", 8, &roster));
+        assert!(!room(&busy(1), None, false, "tiny", 8, &roster));
+        assert!(room(&busy(1), None, true, "tiny", 8, &roster));
+        // A second call behind the running one could start ahead of a better call submitted
+        // after it: no room.
+        assert!(!room(&busy(2), None, true, "tiny", 8, &roster));
+        assert!(!room(&busy(3), None, true, "tiny", 8, &roster));
+    }
 }
