@@ -3,14 +3,16 @@
 //! and watches for the process's death, the running call's timeout and its cancellation.
 //!
 //! The worker runs one call at a time, reading the next only after answering the last. So
-//! that it does not sit idle for a round trip between two tiny tasks, the pool may send one
-//! more call while one runs (pipelining; one, so that at most one call per worker starts
-//! ahead of a higher-priority one submitted after it), but only behind a call that is known to be short
+//! that it does not sit idle for a round trip between two tiny tasks, the pool may send more
+//! calls while one runs (pipelining; once the pool uses priorities, only one, so that at most
+//! one call per worker starts ahead of a higher-priority one submitted after it), but only
+//! behind a call that is known to be short
 //! (see [`Roster::is_short`]) and only a small one, so a long task never holds another back
 //! and the socket buffers never fill both ways. A call sent behind one that crashes, times
 //! out or is cancelled never started: it goes back to the pool and runs on another worker.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -24,14 +26,21 @@ use crate::exit::describe;
 use crate::frames::FrameReader;
 use crate::line::Line;
 
-/// How many calls the pool runs at once per worker: the one the worker runs, one sent behind
-/// it (see [`MAX_BEHIND`]) and the rest waiting in the pool's [`Line`], ready to be sent.
+/// How many calls the pool runs at once per worker: the one the worker runs, those sent
+/// behind it (see [`MAX_BEHIND`]) and the rest waiting in the pool's [`Line`], ready to be
+/// sent.
 pub(crate) const PIPELINE_DEPTH: usize = 4;
 
-/// How many calls a worker may hold behind its running one. A call sent to a worker counts as
-/// started, so more would let more than one call per worker start ahead of a higher-priority
-/// call submitted after them.
+/// How many calls a worker may hold behind its running one once the pool has had a call at
+/// a priority other than `NORMAL`. A call sent to a worker counts as started, so more would
+/// let more than one call per worker start ahead of a higher-priority call submitted after
+/// them.
 const MAX_BEHIND: usize = 1;
+
+/// How many calls a worker may hold behind its running one while every call of the pool has
+/// been at `NORMAL` priority (none can be overtaken by a better one then): tiny calls keep
+/// the worker busy even when the pool is slow to send the next.
+const MAX_BEHIND_UNPRIORITIZED: usize = 3;
 
 /// The largest call sent behind a running one.
 const PIPELINE_MAX_CALL: usize = 16 * 1024;
@@ -78,9 +87,11 @@ pub(crate) struct Roster {
     pub(crate) conns: Mutex<Vec<Arc<Conn>>>,
     pub(crate) pids: Mutex<BTreeSet<u32>>,
     durations: Mutex<HashMap<&'static str, Duration>>,
-    /// Notified when a worker answers, ends, or gives back a reservation, and when a call
-    /// leaves the line.
+    /// Notified when a worker answers, ends, or gives back a reservation.
     pub(crate) changed: Notify,
+    /// Set by the first call at a priority other than `NORMAL`: from then on at most
+    /// [`MAX_BEHIND`] calls wait behind a running one.
+    pub(crate) prioritized: AtomicBool,
     /// The calls that have no worker yet, in the order they get one.
     pub(crate) line: Line,
 }
@@ -97,6 +108,15 @@ impl Roster {
         lock(&self.durations)
             .get(function)
             .is_some_and(|d| *d < SHORT)
+    }
+
+    /// How many calls a worker may hold behind its running one.
+    fn max_behind(&self) -> usize {
+        if self.prioritized.load(Ordering::Relaxed) {
+            MAX_BEHIND
+        } else {
+            MAX_BEHIND_UNPRIORITIZED
+        }
     }
 
     fn remove(&self, conn: &Arc<Conn>) {
@@ -211,7 +231,7 @@ impl Conn {
 }
 
 /// Whether a worker in `state` has room for a call of `function` (`call_len` bytes): idle,
-/// or (with `pipeline`) running a short call with nothing behind it.
+/// or (with `pipeline`) running a short call with room behind it.
 fn room(
     state: &State,
     max_calls: Option<u64>,
@@ -227,7 +247,7 @@ fn room(
         return true;
     }
     pipeline
-        && state.in_flight <= MAX_BEHIND
+        && state.in_flight <= roster.max_behind()
         && call_len <= PIPELINE_MAX_CALL
         && roster.is_short(function)
         && state
@@ -481,29 +501,5 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A worker running a short call for a moment, with `in_flight` calls in all.
-    fn busy(in_flight: usize) -> State {
-        State {
-            in_flight,
-            accepted: in_flight as u64,
-            front: Some(("tiny", Instant::now())),
-            closed: false,
-        }
-    }
-
-    #[test]
-    fn at_most_one_call_is_sent_behind_a_running_one() {
-        let roster = Roster::default();
-        roster.record("tiny", Duration::from_micros(10));
-        assert!(room(&busy(0), None, false, "tiny", 8, &roster));
-        assert!(!room(&busy(1), None, false, "tiny", 8, &roster));
-        assert!(room(&busy(1), None, true, "tiny", 8, &roster));
-        // A second call behind the running one could start ahead of a better call submitted
-        // after it: no room.
-        assert!(!room(&busy(2), None, true, "tiny", 8, &roster));
-        assert!(!room(&busy(3), None, true, "tiny", 8, &roster));
-    }
-}
+#[path = "conn_tests.rs"]
+mod tests;

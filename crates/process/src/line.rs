@@ -11,11 +11,12 @@
 //! every place is held by a waiting call (none would ever free) does the first one go anyway.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futurepool_core::Priority;
+use tokio::sync::Notify;
 
 use crate::conn::{Roster, lock};
 
@@ -40,7 +41,8 @@ struct State {
     /// Submitted and still in the pool's queue: how many at each level.
     queued: BTreeMap<u8, usize>,
     /// Past the queue and looking for a worker, in the order they may take one.
-    waiting: BTreeSet<(Reverse<u8>, u64)>,
+    /// Each with the bell that tells it it is first.
+    waiting: BTreeMap<(Reverse<u8>, u64), Arc<Notify>>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -71,6 +73,9 @@ pub(crate) struct Ticket {
     level: u8,
     seq: u64,
     stage: Stage,
+    /// Rung when the call becomes the first waiting one, or when what holds the first one
+    /// back changes.
+    bell: Arc<Notify>,
 }
 
 impl Ticket {
@@ -79,12 +84,16 @@ impl Ticket {
         let line = &roster.line;
         let seq = line.next.fetch_add(1, Ordering::Relaxed);
         let level = priority.level();
+        if priority != Priority::NORMAL && !roster.prioritized.load(Ordering::Relaxed) {
+            roster.prioritized.store(true, Ordering::Relaxed);
+        }
         *lock(&line.state).queued.entry(level).or_default() += 1;
         Self {
             roster: Arc::clone(roster),
             level,
             seq,
             stage: Stage::Queued,
+            bell: Arc::default(),
         }
     }
 
@@ -101,21 +110,24 @@ impl Ticket {
             unqueue(&mut state, self.level);
         }
         if self.stage != Stage::Waiting {
-            state.waiting.insert(self.key());
+            state.waiting.insert(self.key(), Arc::clone(&self.bell));
             self.stage = Stage::Waiting;
         }
         // Every place is now held by a waiting call: the first goes whatever is queued.
-        let full = state.waiting.len() >= line.places.load(Ordering::Relaxed);
-        drop(state);
-        if full {
-            self.roster.changed.notify_waiters();
+        if state.waiting.len() >= line.places.load(Ordering::Relaxed) {
+            ring_first(&state);
         }
+    }
+
+    /// What a call that is not first waits for: its turn.
+    pub(crate) fn bell(&self) -> &Notify {
+        &self.bell
     }
 
     /// Whether the call may take room on a worker now.
     pub(crate) fn turn(&self) -> Turn {
         let state = lock(&self.roster.line.state);
-        if state.waiting.first() != Some(&self.key()) {
+        if state.waiting.first_key_value().map(|(key, _)| key) != Some(&self.key()) {
             Turn::Wait
         } else if state
             .queued
@@ -131,32 +143,31 @@ impl Ticket {
 
     /// The call has a worker, or a place to start one: the next call may go.
     pub(crate) fn leave(&mut self) {
-        self.take_out();
-        self.roster.changed.notify_waiters();
-    }
-
-    /// Out of the line; `true` if it was in it.
-    fn take_out(&mut self) -> bool {
         let mut state = lock(&self.roster.line.state);
-        let was = self.stage;
-        match was {
+        match self.stage {
             Stage::Queued => unqueue(&mut state, self.level),
             Stage::Waiting => {
                 state.waiting.remove(&self.key());
             }
-            Stage::Away => {}
+            Stage::Away => return,
         }
         self.stage = Stage::Away;
-        was != Stage::Away
+        // The next call is first now, or no longer held back by this one in the queue.
+        ring_first(&state);
     }
 }
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        // A call cancelled in the queue or while waiting: the calls behind it may go.
-        if self.take_out() {
-            self.roster.changed.notify_waiters();
-        }
+        // A call cancelled in the queue or while waiting lets the calls behind it go.
+        self.leave();
+    }
+}
+
+/// Tells the first waiting call to look again.
+fn ring_first(state: &State) {
+    if let Some((_, bell)) = state.waiting.first_key_value() {
+        bell.notify_one();
     }
 }
 

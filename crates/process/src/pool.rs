@@ -119,9 +119,10 @@ impl ProcessPool {
     /// submission order.
     ///
     /// A running call is never interrupted. A call already sent to a busy worker, behind its
-    /// running call (the pool sends one small call behind a short running one, so that the
+    /// running call (the pool sends small calls behind a short running one, so that the
     /// worker does not idle between them), counts as started: at most one such call per worker
-    /// starts ahead of a higher-priority call submitted after it.
+    /// starts ahead of a higher-priority call submitted after it (from the pool's first call at
+    /// a priority other than `NORMAL` on, one call at most is sent behind a running one).
     ///
     /// # Examples
     ///
@@ -322,8 +323,7 @@ impl ProcessPool {
     /// A snapshot of the pool's task counts.
     ///
     /// `running` counts the tasks past the queue: running in a worker, sent to one behind a
-    /// short running call (one per worker), or waiting for a worker (up to four tasks per
-    /// worker in all).
+    /// short running call, or waiting for a worker (up to four tasks per worker in all).
     ///
     /// # Examples
     ///

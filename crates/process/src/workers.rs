@@ -125,7 +125,13 @@ impl Workers {
             if self.closed.load(Ordering::Acquire) {
                 return Err(TaskError::shutdown());
             }
-            if ticket.turn() == Turn::Go {
+            let turn = ticket.turn();
+            if turn == Turn::Wait {
+                // Only the first call in line watches the workers; this one waits its turn.
+                ticket.bell().notified().await;
+                continue;
+            }
+            if turn == Turn::Go {
                 if let Some(conn) = self.reserve(false, function, call_len) {
                     ticket.leave();
                     return Ok(conn);
@@ -145,7 +151,10 @@ impl Workers {
                     return Ok(conn);
                 }
             }
-            changed.await;
+            tokio::select! {
+                () = changed => {}
+                () = ticket.bell().notified() => {}
+            }
         }
     }
 
