@@ -197,3 +197,29 @@ async fn a_cancelled_waiting_high_call_lets_the_others_go_in_order() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn many_tiny_calls_at_mixed_priorities_all_finish() {
+    watchdog(async {
+        let pool = pool(2);
+        let levels = [Priority::LOW, Priority::NORMAL, Priority::HIGH];
+        // A LOW map and mixed calls at once, well past what the pool runs at once: the line
+        // never stalls, whatever its calls' priorities.
+        let map = pool
+            .map(common::functions::SQUARE, 0..2000u64)
+            .priority(Priority::LOW);
+        let mapped = tokio::spawn(map.map(Result::unwrap).collect::<Vec<u64>>());
+        let tasks: Vec<Task<u64>> = (0..3000u64)
+            .map(|n| {
+                pool.submit_with_priority(levels[(n % 3) as usize], common::functions::SQUARE, n)
+            })
+            .collect();
+        for (n, task) in (0..3000u64).zip(tasks) {
+            assert_eq!(task.await.unwrap(), n * n);
+        }
+        let squares = mapped.await.unwrap();
+        assert_eq!(squares, (0..2000u64).map(|n| n * n).collect::<Vec<_>>());
+        pool.shutdown().await;
+    })
+    .await;
+}
