@@ -3,13 +3,16 @@
 //! and watches for the process's death, the running call's timeout and its cancellation.
 //!
 //! The worker runs one call at a time, reading the next only after answering the last. So
-//! that it does not sit idle for a round trip between two tiny tasks, the pool may send one
-//! more call while one runs (pipelining), but only behind a call that is known to be short
+//! that it does not sit idle for a round trip between two tiny tasks, the pool may send more
+//! calls while one runs (pipelining; once the pool uses priorities, only one, so that at most
+//! one call per worker starts ahead of a higher-priority one submitted after it), but only
+//! behind a call that is known to be short
 //! (see [`Roster::is_short`]) and only a small one, so a long task never holds another back
 //! and the socket buffers never fill both ways. A call sent behind one that crashes, times
 //! out or is cancelled never started: it goes back to the pool and runs on another worker.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -21,9 +24,23 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use crate::child::Child;
 use crate::exit::describe;
 use crate::frames::FrameReader;
+use crate::line::Line;
 
-/// How many calls a worker may hold at once: the running one and one waiting behind it.
+/// How many calls the pool runs at once per worker: the one the worker runs, those sent
+/// behind it (see [`MAX_BEHIND`]) and the rest waiting in the pool's [`Line`], ready to be
+/// sent.
 pub(crate) const PIPELINE_DEPTH: usize = 4;
+
+/// How many calls a worker may hold behind its running one once the pool has had a call at
+/// a priority other than `NORMAL`. A call sent to a worker counts as started, so more would
+/// let more than one call per worker start ahead of a higher-priority call submitted after
+/// them.
+const MAX_BEHIND: usize = 1;
+
+/// How many calls a worker may hold behind its running one while every call of the pool has
+/// been at `NORMAL` priority (none can be overtaken by a better one then): tiny calls keep
+/// the worker busy even when the pool is slow to send the next.
+const MAX_BEHIND_UNPRIORITIZED: usize = 3;
 
 /// The largest call sent behind a running one.
 const PIPELINE_MAX_CALL: usize = 16 * 1024;
@@ -72,6 +89,11 @@ pub(crate) struct Roster {
     durations: Mutex<HashMap<&'static str, Duration>>,
     /// Notified when a worker answers, ends, or gives back a reservation.
     pub(crate) changed: Notify,
+    /// Set by the first call at a priority other than `NORMAL`: from then on at most
+    /// [`MAX_BEHIND`] calls wait behind a running one.
+    pub(crate) prioritized: AtomicBool,
+    /// The calls that have no worker yet, in the order they get one.
+    pub(crate) line: Line,
 }
 
 impl Roster {
@@ -86,6 +108,15 @@ impl Roster {
         lock(&self.durations)
             .get(function)
             .is_some_and(|d| *d < SHORT)
+    }
+
+    /// How many calls a worker may hold behind its running one.
+    fn max_behind(&self) -> usize {
+        if self.prioritized.load(Ordering::Relaxed) {
+            MAX_BEHIND
+        } else {
+            MAX_BEHIND_UNPRIORITIZED
+        }
     }
 
     fn remove(&self, conn: &Arc<Conn>) {
@@ -158,20 +189,7 @@ impl Conn {
         roster: &Roster,
     ) -> bool {
         let mut state = lock(&self.state);
-        if state.closed || self.max_calls.is_some_and(|max| state.accepted >= max) {
-            return false;
-        }
-        let room = if state.in_flight == 0 {
-            true
-        } else {
-            pipeline
-                && state.in_flight < PIPELINE_DEPTH
-                && call_len <= PIPELINE_MAX_CALL
-                && roster.is_short(function)
-                && state
-                    .front
-                    .is_some_and(|(f, since)| since.elapsed() < SHORT && roster.is_short(f))
-        };
+        let room = room(&state, self.max_calls, pipeline, function, call_len, roster);
         if room {
             state.in_flight += 1;
             state.accepted += 1;
@@ -210,6 +228,31 @@ impl Conn {
         lock(&self.state).closed = true;
         let _ = self.messages.send(Message::Retire);
     }
+}
+
+/// Whether a worker in `state` has room for a call of `function` (`call_len` bytes): idle,
+/// or (with `pipeline`) running a short call with room behind it.
+fn room(
+    state: &State,
+    max_calls: Option<u64>,
+    pipeline: bool,
+    function: &'static str,
+    call_len: usize,
+    roster: &Roster,
+) -> bool {
+    if state.closed || max_calls.is_some_and(|max| state.accepted >= max) {
+        return false;
+    }
+    if state.in_flight == 0 {
+        return true;
+    }
+    pipeline
+        && state.in_flight <= roster.max_behind()
+        && call_len <= PIPELINE_MAX_CALL
+        && roster.is_short(function)
+        && state
+            .front
+            .is_some_and(|(f, since)| since.elapsed() < SHORT && roster.is_short(f))
 }
 
 /// A sent call waiting for its answer.
@@ -456,3 +499,7 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
+
+#[cfg(test)]
+#[path = "conn_tests.rs"]
+mod tests;

@@ -64,6 +64,7 @@ mod child;
 mod conn;
 mod exit;
 mod frames;
+mod line;
 mod maps;
 mod pool;
 mod task;

@@ -3,9 +3,10 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
-use futurepool_core::{Task, TaskError};
+use futurepool_core::{Priority, Task, TaskError};
 use futurepool_stream::{
     Chunk, ChunkedFn, Map, MapInput, MapUnordered, StopFlag, map_chunked, map_chunked_unordered,
 };
@@ -14,6 +15,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::conn::PIPELINE_DEPTH;
+use crate::line::Ticket;
 use crate::pool::ProcessPool;
 use crate::task::{exchange, framed_call, task_error};
 
@@ -46,6 +48,9 @@ impl ProcessPool {
     /// error is yielded at its place and later items go on. Dropping the stream cancels the
     /// items not finished (killing the workers running them).
     ///
+    /// [`priority(p)`](futurepool_stream::MapStream::priority) submits every item (or chunk)
+    /// at `p`, as [`submit_with_priority`](Self::submit_with_priority) does.
+    ///
     /// # Examples
     ///
     /// ```
@@ -65,6 +70,9 @@ impl ProcessPool {
     ///         let sum: u64 = pool.map(TASK, 0..1000).chunk_size(100).map(Result::unwrap)
     ///             .fold(0, |a, b| async move { a + b }).await;
     ///         assert_eq!(sum, (0..1000u64).map(task).sum());
+    ///         let low: Vec<u64> = pool.map(TASK, 0..3).priority(futurepool_core::Priority::LOW)
+    ///             .map(Result::unwrap).collect().await;
+    ///         assert_eq!(low, [0, 1, 4]);
     ///     });
     /// }
     /// ```
@@ -104,7 +112,9 @@ impl ProcessPool {
     ///     main_if_worker(&Registry::new().with(DOUBLE));
     ///     tokio::runtime::Runtime::new().unwrap().block_on(async {
     ///         let pool = ProcessPool::builder(Registry::new().with(DOUBLE)).max_workers(2).build().unwrap();
-    ///         let mut out: Vec<u32> = pool.map_unordered(DOUBLE, 1..=4).map(Result::unwrap).collect().await;
+    ///         let mut out: Vec<u32> = pool.map_unordered(DOUBLE, 1..=4)
+    ///             .priority(futurepool_core::Priority::HIGH)
+    ///             .map(Result::unwrap).collect().await;
     ///         out.sort();
     ///         assert_eq!(out, [2, 4, 6, 8]);
     ///     });
@@ -146,10 +156,15 @@ impl ProcessPool {
         let one = self.clone();
         let many = self.clone();
         let workers = self.max_workers();
+        // The stream's `priority(p)`, shared with both closures.
+        let level = Arc::new(AtomicU8::new(Priority::NORMAL.level()));
+        let (one_level, many_level, set) = (Arc::clone(&level), Arc::clone(&level), level);
+        let at = |level: &AtomicU8| Priority::new(level.load(Ordering::Relaxed));
         ChunkedFn::new(
-            move |arg| one.submit(f, arg),
-            move |args: Vec<A>, _: &StopFlag| many.submit_chunk(f, args),
+            move |arg| one.submit_with_priority(at(&one_level), f, arg),
+            move |args: Vec<A>, _: &StopFlag| many.submit_chunk(at(&many_level), f, args),
         )
+        .on_priority(move |p| set.store(p.level(), Ordering::Relaxed))
         // Room for every call each worker may hold, so that chunks queue behind running ones.
         .parallelism(workers.saturating_mul(PIPELINE_DEPTH))
         // A message costs tens of µs: chunks of about a millisecond make it a few percent,
@@ -163,7 +178,12 @@ impl ProcessPool {
     }
 
     /// Runs `f` on each of `args` in one message to one worker.
-    fn submit_chunk<A, R>(&self, f: RemoteFn<A, R>, args: Vec<A>) -> Task<Chunk<R>>
+    fn submit_chunk<A, R>(
+        &self,
+        priority: Priority,
+        f: RemoteFn<A, R>,
+        args: Vec<A>,
+    ) -> Task<Chunk<R>>
     where
         A: Serialize + 'static,
         R: DeserializeOwned + Send + 'static,
@@ -191,47 +211,58 @@ impl ProcessPool {
         drop(args);
         let messages = self.messages(f, encoded);
         let workers = Arc::clone(&self.workers);
-        self.tasks.submit_fallible(async move {
-            // How long the worker ran the chunk: what adaptive chunking learns from (the time
-            // spent waiting for a worker, or behind another chunk, is not the items' cost).
-            let mut elapsed = Duration::ZERO;
-            let mut answered = Vec::with_capacity(len);
-            for message in messages {
-                match message {
-                    Message::Framed { id, frame, items } => {
-                        let check = |served: &[Signature]| f.check_served(served);
-                        let timeout = workers
-                            .settings
-                            .task_timeout
-                            .map(|t| t.saturating_mul(u32::try_from(items).unwrap_or(u32::MAX)));
-                        match exchange(&workers, f.name(), &check, id, frame, timeout).await {
-                            Ok((outcome, took)) => {
-                                elapsed += took;
-                                let results = f.results(outcome, items).into_iter();
-                                answered.extend(results.map(|r| r.map_err(task_error)));
+        let mut ticket = Ticket::new(&workers.roster, priority);
+        self.tasks
+            .submit_fallible_with_priority(priority, async move {
+                // How long the worker ran the chunk: what adaptive chunking learns from (the time
+                // spent waiting for a worker, or behind another chunk, is not the items' cost).
+                let mut elapsed = Duration::ZERO;
+                let mut answered = Vec::with_capacity(len);
+                for message in messages {
+                    match message {
+                        Message::Framed { id, frame, items } => {
+                            let check = |served: &[Signature]| f.check_served(served);
+                            let timeout = workers.settings.task_timeout.map(|t| {
+                                t.saturating_mul(u32::try_from(items).unwrap_or(u32::MAX))
+                            });
+                            match exchange(
+                                &workers,
+                                &mut ticket,
+                                f.name(),
+                                &check,
+                                id,
+                                frame,
+                                timeout,
+                            )
+                            .await
+                            {
+                                Ok((outcome, took)) => {
+                                    elapsed += took;
+                                    let results = f.results(outcome, items).into_iter();
+                                    answered.extend(results.map(|r| r.map_err(task_error)));
+                                }
+                                Err(err) => answered.extend((0..items).map(|_| Err(err.clone()))),
                             }
-                            Err(err) => answered.extend((0..items).map(|_| Err(err.clone()))),
                         }
+                        Message::Failed(err) => answered.push(Err(err)),
                     }
-                    Message::Failed(err) => answered.push(Err(err)),
                 }
-            }
-            let mut answered = answered.into_iter();
-            let results: VecDeque<Result<R, TaskError>> = early
-                .into_iter()
-                .map(|early| match early {
-                    Some(err) => Err(err),
-                    None => answered
-                        .next()
-                        .unwrap_or_else(|| Err(TaskError::invalid("a chunk lost an answer"))),
+                let mut answered = answered.into_iter();
+                let results: VecDeque<Result<R, TaskError>> = early
+                    .into_iter()
+                    .map(|early| match early {
+                        Some(err) => Err(err),
+                        None => answered
+                            .next()
+                            .unwrap_or_else(|| Err(TaskError::invalid("a chunk lost an answer"))),
+                    })
+                    .collect();
+                Ok(Chunk {
+                    results,
+                    ran: len,
+                    elapsed,
                 })
-                .collect();
-            Ok(Chunk {
-                results,
-                ran: len,
-                elapsed,
             })
-        })
     }
 }
 

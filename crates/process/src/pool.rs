@@ -3,12 +3,13 @@
 use std::fmt;
 use std::sync::Arc;
 
-use futurepool_core::{AsyncPool, PoolStats, Task, TaskError};
+use futurepool_core::{AsyncPool, PoolStats, Priority, Task, TaskError};
 use futurepool_worker::{Call, Failure, Outcome, Registry, RemoteFn};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::builder::ProcessPoolBuilder;
+use crate::line::Ticket;
 use crate::task::{framed_call, run, run_call, task_error};
 use crate::workers::Workers;
 
@@ -110,11 +111,56 @@ impl ProcessPool {
         A: Serialize + 'static,
         R: DeserializeOwned + Send + 'static,
     {
+        self.submit_with_priority(Priority::NORMAL, f, arg)
+    }
+
+    /// Runs `f(arg)` in a worker process, as [`submit`](Self::submit) does, at `priority`:
+    /// among the pool's waiting calls a higher priority starts first, equal priorities in
+    /// submission order.
+    ///
+    /// A running call is never interrupted. A call already sent to a busy worker, behind its
+    /// running call (the pool sends small calls behind a short running one, so that the
+    /// worker does not idle between them), counts as started: at most one such call per worker
+    /// starts ahead of a higher-priority call submitted after it (from the pool's first call at
+    /// a priority other than `NORMAL` on, one call at most is sent behind a running one).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_core::Priority;
+    /// use futurepool_process::ProcessPool;
+    /// use futurepool_worker::{Registry, RemoteFn, main_if_worker};
+    ///
+    /// fn add((a, b): (i64, i64)) -> i64 { a + b }
+    /// const ADD: RemoteFn<(i64, i64), i64> = RemoteFn::new("add", add);
+    ///
+    /// fn main() {
+    ///     main_if_worker(&Registry::new().with(ADD));
+    ///     tokio::runtime::Runtime::new().unwrap().block_on(async {
+    ///         let pool = ProcessPool::builder(Registry::new().with(ADD)).max_workers(1).build().unwrap();
+    ///         let batch = pool.submit_with_priority(Priority::LOW, ADD, (1, 1));
+    ///         let urgent = pool.submit_with_priority(Priority::HIGH, ADD, (40, 2));
+    ///         assert_eq!(urgent.await.unwrap(), 42);
+    ///         assert_eq!(batch.await.unwrap(), 2);
+    ///     });
+    /// }
+    /// ```
+    pub fn submit_with_priority<A, R>(
+        &self,
+        priority: Priority,
+        f: RemoteFn<A, R>,
+        arg: A,
+    ) -> Task<R>
+    where
+        A: Serialize + 'static,
+        R: DeserializeOwned + Send + 'static,
+    {
         let id = self.workers.next_call_id();
         match self.encode_call(f, id, &arg) {
             Ok(call) => {
-                self.tasks
-                    .submit_fallible(run(Arc::clone(&self.workers), f, id, Arc::new(call)))
+                let ticket = Ticket::new(&self.workers.roster, priority);
+                let run = run(Arc::clone(&self.workers), f, id, Arc::new(call), ticket);
+                self.tasks.submit_fallible_with_priority(priority, run)
             }
             Err(err) => self
                 .tasks
@@ -157,8 +203,9 @@ impl ProcessPool {
             });
         match known {
             Some(name) => {
+                let ticket = Ticket::new(&self.workers.roster, Priority::NORMAL);
                 self.tasks
-                    .submit_fallible(run_call(Arc::clone(&self.workers), name, call))
+                    .submit_fallible(run_call(Arc::clone(&self.workers), name, call, ticket))
             }
             None => {
                 let err = TaskError::invalid(format!(
@@ -276,7 +323,7 @@ impl ProcessPool {
     /// A snapshot of the pool's task counts.
     ///
     /// `running` counts the tasks past the queue: running in a worker, sent to one behind a
-    /// short running call (up to four per worker), or waiting for a worker to start.
+    /// short running call, or waiting for a worker (up to four tasks per worker in all).
     ///
     /// # Examples
     ///

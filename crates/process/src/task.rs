@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
 
 use crate::conn::{Answer, Conn, Request};
+use crate::line::Ticket;
 use crate::workers::Workers;
 
 /// Runs one encoded call (id `id`) of `f` on a worker.
@@ -18,21 +19,23 @@ pub(crate) async fn run<A, R>(
     f: RemoteFn<A, R>,
     id: u64,
     call: Arc<Vec<u8>>,
+    mut ticket: Ticket,
 ) -> Result<R, TaskError>
 where
     R: DeserializeOwned,
 {
     let timeout = workers.settings.task_timeout;
     let check = |served: &[Signature]| f.check_served(served);
-    let (outcome, _) = exchange(&workers, f.name(), &check, id, call, timeout).await?;
+    let (outcome, _) = exchange(&workers, &mut ticket, f.name(), &check, id, call, timeout).await?;
     f.result(outcome).map_err(task_error)
 }
 
 /// Sends the call `call` (a whole frame, id `id`) of the function `name` to a worker that
-/// `check` accepts, and waits for its undecoded outcome and how long the worker ran it;
-/// `timeout` bounds the run.
+/// `check` accepts, once its `ticket` is first in line, and waits for its undecoded outcome
+/// and how long the worker ran it; `timeout` bounds the run.
 pub(crate) async fn exchange(
     workers: &Workers,
+    ticket: &mut Ticket,
     name: &'static str,
     check: &(dyn Fn(&[Signature]) -> Result<(), Failure> + Sync),
     id: u64,
@@ -40,7 +43,7 @@ pub(crate) async fn exchange(
     timeout: Option<Duration>,
 ) -> Result<(Outcome, Duration), TaskError> {
     loop {
-        let conn = workers.checkout(name, call.len()).await?;
+        let conn = workers.checkout(ticket, name, call.len()).await?;
         if let Err(failure) = check(conn.served()) {
             conn.unreserve(&workers.roster);
             return Err(task_error(failure));
@@ -93,6 +96,7 @@ pub(crate) async fn run_call(
     workers: Arc<Workers>,
     name: &'static str,
     mut call: Call,
+    mut ticket: Ticket,
 ) -> Result<Outcome, TaskError> {
     let id = workers.next_call_id();
     call.id = id;
@@ -100,7 +104,7 @@ pub(crate) async fn run_call(
     let function = call.function;
     let check = |served: &[Signature]| function.check_served(served);
     let timeout = workers.settings.task_timeout;
-    let (outcome, _) = exchange(&workers, name, &check, id, bytes, timeout).await?;
+    let (outcome, _) = exchange(&workers, &mut ticket, name, &check, id, bytes, timeout).await?;
     Ok(outcome)
 }
 

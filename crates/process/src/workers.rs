@@ -14,7 +14,8 @@ use tokio::runtime::Handle;
 use tokio::sync::Semaphore;
 
 use crate::child::{Child, Program, StartError};
-use crate::conn::{Conn, Roster, lock};
+use crate::conn::{Conn, PIPELINE_DEPTH, Roster, lock};
+use crate::line::{Ticket, Turn};
 
 /// Starts in a row whose program ran but never became a worker (it exited or never
 /// connected) after which the pool is broken. Starts the system refused for now (`EAGAIN`,
@@ -65,12 +66,16 @@ struct Starts {
 
 impl Workers {
     pub(crate) fn new(settings: Settings, handle: Handle) -> Self {
+        let roster = Arc::<Roster>::default();
+        roster
+            .line
+            .set_places(settings.max_workers.saturating_mul(PIPELINE_DEPTH));
         Self {
             places: Arc::new(Semaphore::new(settings.max_workers)),
             settings,
             handle,
             dir: Mutex::new(None),
-            roster: Arc::default(),
+            roster,
             starts: Mutex::new(Starts::default()),
             next_socket: AtomicU64::new(0),
             next_call: AtomicU64::new(0),
@@ -97,9 +102,10 @@ impl Workers {
         lock(&self.roster.pids).iter().copied().collect()
     }
 
-    /// A worker with room reserved for one call of `function` (`call_len` bytes): an idle
-    /// one, else a new one if fewer than `max_workers` are alive, else one running a short
-    /// call (for a short function), else the first that gets room.
+    /// A worker with room reserved for one call of `function` (`call_len` bytes), once the
+    /// call's `ticket` is first in line: an idle one, else a new one if fewer than
+    /// `max_workers` are alive, else one running a short call (for a short function), else
+    /// the first that gets room.
     ///
     /// # Errors
     ///
@@ -107,12 +113,11 @@ impl Workers {
     /// failed; a shutdown error once the pool has closed.
     pub(crate) async fn checkout(
         &self,
+        ticket: &mut Ticket,
         function: &'static str,
         call_len: usize,
     ) -> Result<Arc<Conn>, TaskError> {
-        if let Some(conn) = self.reserve(false, function, call_len) {
-            return Ok(conn);
-        }
+        ticket.wait();
         loop {
             let changed = self.roster.changed.notified();
             tokio::pin!(changed);
@@ -120,21 +125,36 @@ impl Workers {
             if self.closed.load(Ordering::Acquire) {
                 return Err(TaskError::shutdown());
             }
-            if let Some(conn) = self.reserve(false, function, call_len) {
-                return Ok(conn);
-            }
-            if let Ok(place) = self.places.clone().try_acquire_owned() {
-                if let Some(conn) = self.start(place).await?
-                    && conn.try_reserve(false, function, call_len, &self.roster)
-                {
-                    return Ok(conn);
-                }
+            let turn = ticket.turn();
+            if turn == Turn::Wait {
+                // Only the first call in line watches the workers; this one waits its turn.
+                ticket.bell().notified().await;
                 continue;
             }
-            if let Some(conn) = self.reserve(true, function, call_len) {
-                return Ok(conn);
+            if turn == Turn::Go {
+                if let Some(conn) = self.reserve(false, function, call_len) {
+                    ticket.leave();
+                    return Ok(conn);
+                }
+                if let Ok(place) = self.places.clone().try_acquire_owned() {
+                    ticket.leave();
+                    if let Some(conn) = self.start(place).await?
+                        && conn.try_reserve(false, function, call_len, &self.roster)
+                    {
+                        return Ok(conn);
+                    }
+                    ticket.wait();
+                    continue;
+                }
+                if let Some(conn) = self.reserve(true, function, call_len) {
+                    ticket.leave();
+                    return Ok(conn);
+                }
             }
-            changed.await;
+            tokio::select! {
+                () = changed => {}
+                () = ticket.bell().notified() => {}
+            }
         }
     }
 

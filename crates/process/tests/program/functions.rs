@@ -177,7 +177,36 @@ pub fn picky(n: u64) -> u64 {
     }
 }
 
+/// What [`mark`] does: append `tag` (a line) to the file `log` when it starts, then, with a
+/// `gate`, wait until that file exists.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Mark {
+    pub log: String,
+    pub tag: String,
+    pub gate: Option<String>,
+}
+
+/// Records that it started (see [`Mark`]), then waits for its gate if it has one; returns the
+/// worker's pid.
+pub fn mark(m: Mark) -> u32 {
+    use std::io::Write;
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&m.log)
+        .expect("the mark log");
+    writeln!(log, "{}", m.tag).expect("a mark");
+    drop(log);
+    if let Some(gate) = m.gate {
+        while !std::path::Path::new(&gate).exists() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    std::process::id()
+}
+
 pub const SQUARE: RemoteFn<u64, u64> = RemoteFn::new("square", square);
+pub const MARK: RemoteFn<Mark, u32> = RemoteFn::new("mark", mark);
 pub const TOUCHY: RemoteFn<Touchy, Touchy> = RemoteFn::new("touchy", touchy);
 pub const GRANDCHILD_THEN_ABORT: RemoteFn<String, u32> =
     RemoteFn::new("grandchild_then_abort", grandchild_then_abort);
@@ -218,6 +247,7 @@ pub fn worker_registry() -> Registry {
         .with(ALLOC)
         .with(TEXT_OF)
         .with(PICKY)
+        .with(MARK)
 }
 
 /// Registered in the test (parent) registry only: the worker program does not serve it.
@@ -256,4 +286,5 @@ pub fn parent_registry() -> Registry {
         .with(ALLOC)
         .with(TEXT_OF)
         .with(PICKY)
+        .with(MARK)
 }

@@ -4,10 +4,11 @@
 
 use std::fmt;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::Context;
 use std::time::Duration;
 
-use futurepool_core::Task;
+use futurepool_core::{Priority, Task};
 use futures_util::Stream;
 
 use super::DEFAULT_MAX_BUFFER;
@@ -15,7 +16,7 @@ use super::chunk::{Chunk, Chunking, StopFlag};
 use super::engine::Engine;
 use super::input::MapInput;
 use super::order::Queue;
-use super::source::{BatchingSource, Defaults, Submit, SubmitChunk, TaskSource};
+use super::source::{BatchingSource, Defaults, PrioritySource, Submit, SubmitChunk, TaskSource};
 use super::{Map, MapStream, MapUnordered};
 
 /// A task source made of two functions: one submits an item as its own task, the other a
@@ -55,6 +56,7 @@ pub struct ChunkedFn<F, G> {
     parallelism: usize,
     buffer: usize,
     chunk_target: Option<Duration>,
+    on_priority: Option<Arc<dyn Fn(Priority) + Send + Sync>>,
 }
 
 impl<F, G> ChunkedFn<F, G> {
@@ -83,7 +85,58 @@ impl<F, G> ChunkedFn<F, G> {
             parallelism: 1,
             buffer: DEFAULT_MAX_BUFFER,
             chunk_target: None,
+            on_priority: None,
         }
+    }
+
+    /// Gives its streams [`priority`](MapStream::priority): `hook` is called with the
+    /// priority a stream is given, and the source's closures submit at it from then on (they
+    /// share it with `hook`, for example through an atomic). Without a hook, `priority` on
+    /// its streams has no effect.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU8, Ordering};
+    /// use futurepool_core::{AsyncPool, Priority, Task};
+    /// use futurepool_stream::{Chunk, ChunkedFn, StopFlag, map_chunked};
+    /// use futures_util::StreamExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = AsyncPool::builder().max_concurrency(2).build().unwrap();
+    /// let level = Arc::new(AtomicU8::new(Priority::NORMAL.level()));
+    /// let (one, many, set) = (pool.clone(), pool.clone(), Arc::clone(&level));
+    /// let (at_one, at_many) = (Arc::clone(&level), Arc::clone(&level));
+    /// let source = ChunkedFn::new(
+    ///     move |n: u64| {
+    ///         let priority = Priority::new(at_one.load(Ordering::Relaxed));
+    ///         one.submit_with_priority(priority, async move { n * n })
+    ///     },
+    ///     move |items: Vec<u64>, _: &StopFlag| {
+    ///         let priority = Priority::new(at_many.load(Ordering::Relaxed));
+    ///         many.submit_with_priority(priority, async move {
+    ///             let ran = items.len();
+    ///             let results = items.into_iter().map(|n| Ok(n * n)).collect();
+    ///             Chunk { results, ran, elapsed: std::time::Duration::ZERO }
+    ///         })
+    ///     },
+    /// )
+    /// .on_priority(move |p| set.store(p.level(), Ordering::Relaxed));
+    /// let squares: Vec<u64> = map_chunked(source, 0..4)
+    ///     .priority(Priority::LOW)
+    ///     .map(Result::unwrap)
+    ///     .collect()
+    ///     .await;
+    /// assert_eq!(squares, [0, 1, 4, 9]);
+    /// assert_eq!(level.load(Ordering::Relaxed), Priority::LOW.level());
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn on_priority(mut self, hook: impl Fn(Priority) + Send + Sync + 'static) -> Self {
+        self.on_priority = Some(Arc::new(hook));
+        self
     }
 
     /// How long an adaptive chunk should take to run (as the [`Chunk`]s report it): chunks
@@ -148,6 +201,14 @@ impl<F, G> ChunkedFn<F, G> {
     pub fn buffer(mut self, n: usize) -> Self {
         self.buffer = n.max(1);
         self
+    }
+}
+
+impl<F, G> PrioritySource for ChunkedFn<F, G> {
+    fn set_priority(&mut self, priority: Priority) {
+        if let Some(hook) = &self.on_priority {
+            hook(priority);
+        }
     }
 }
 
