@@ -292,14 +292,16 @@ impl WorkerBuilder {
     }
 }
 
-/// How often a worker looks again for the namespace's stream and consumer before a pool made
-/// them.
+/// How soon a worker looks again for the namespace's stream and consumer before a pool made
+/// them; the wait doubles up to [`NAMESPACE_POLL_MAX`], so idle workers cost the server little.
 const NAMESPACE_POLL: Duration = Duration::from_millis(100);
+const NAMESPACE_POLL_MAX: Duration = Duration::from_secs(1);
 
 /// The workers' consumer of the namespace, once a pool has made it (and its stream, checked
 /// like a pool checks it). Waits for as long as that takes: a worker may start first.
 async fn wait_for_namespace(js: &Context, names: &Names) -> Result<PullConsumer, BuildError> {
     let name = names.worker_consumer();
+    let mut pause = NAMESPACE_POLL;
     loop {
         if let Some(stream) = streams::existing_task_stream(js, names).await? {
             match stream.get_consumer::<pull::Config>(&name).await {
@@ -307,6 +309,7 @@ async fn wait_for_namespace(js: &Context, names: &Names) -> Result<PullConsumer,
                 Err(e) => tracing::debug!(error = %e, "the workers' consumer is not there yet"),
             }
         }
-        tokio::time::sleep(NAMESPACE_POLL).await;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(NAMESPACE_POLL_MAX);
     }
 }
