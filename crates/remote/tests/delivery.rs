@@ -230,14 +230,18 @@ async fn a_shorter_ack_wait_set_by_another_pool_does_not_redeliver_running_tasks
         let server = Server::start();
         // The namespace's workers share one consumer; the pool built last sets its ack_wait.
         let patient = pool_in(&server, "mixed").await;
-        let _hasty = pool_with_ack_wait(&server, "mixed", Duration::from_millis(500)).await;
+        // 1.5 s, not less: progress acks come every third of it, so a pause of up to a second
+        // under load is fine (with 500 ms a pause over 333 ms redelivered the task now and then
+        // in loaded runs), while a worker ignoring it is still redelivered at 1.5 s.
+        let hasty_ack_wait = Duration::from_millis(1500);
+        let _hasty = pool_with_ack_wait(&server, "mixed", hasty_ack_wait).await;
         let _worker = WorkerProcess::start(&server.url, "mixed", 2, false);
-        // Runs four times the consumer's ack_wait, far under the patient pool's 30 s: the
+        // Runs three times the consumer's ack_wait, far under the patient pool's 30 s: the
         // worker's progress acks must follow the shorter of the two.
-        let (square, _) = patient.submit(SLOW_SQUARE, (3, 2000)).await.unwrap();
+        let (square, _) = patient.submit(SLOW_SQUARE, (3, 4500)).await.unwrap();
         assert_eq!(square, 9);
         let info = consumer_info(&server.url, "mixed").await;
-        assert_eq!(info.config.ack_wait, Duration::from_millis(500));
+        assert_eq!(info.config.ack_wait, hasty_ack_wait);
         assert_eq!(
             info.delivered.consumer_sequence, 1,
             "the running task was delivered again: {info:?}"
@@ -318,6 +322,38 @@ async fn shutdown_racing_submits_waits_for_every_accepted_task() {
             }
             assert_eq!(pool.stats().completed, accepted);
         }
+    })
+    .await;
+}
+
+/// A worker started before any pool only looks for its namespace: it makes neither the stream
+/// nor the consumer (a worker's create racing the pool's left, now and then, a consumer that
+/// sent nothing it delivered, and the tasks hung), and serves once a pool made them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_started_first_makes_nothing_and_serves_the_pool_built_later() {
+    watchdog(60, async {
+        let server = Server::start();
+        // Every JetStream API request, as the server receives it.
+        let client = async_nats::connect(&server.url).await.unwrap();
+        let mut api = client.subscribe("$JS.API.>").await.unwrap();
+        client.flush().await.unwrap();
+        let _worker = WorkerProcess::start(&server.url, "first", 2, false);
+        let mut looks = 0;
+        while looks < 3 {
+            let request = api.next().await.expect("the API requests");
+            let subject = request.subject.as_str();
+            assert!(
+                !subject.contains(".CREATE.") && !subject.contains(".UPDATE."),
+                "the worker made or changed a stream or consumer: {subject}"
+            );
+            if subject == "$JS.API.STREAM.INFO.first_tasks" {
+                looks += 1;
+            }
+        }
+        drop(api);
+        let pool = pool_in(&server, "first").await;
+        assert_eq!(pool.submit(SQUARE, 9).await.unwrap(), 81);
+        pool.shutdown().await;
     })
     .await;
 }

@@ -83,6 +83,40 @@ async fn open(
             .await
             .map_err(|_| BuildError::new(format!("cannot create the stream {name}: {e}")))?,
     };
+    check(stream, &wanted, limits)
+}
+
+/// The namespace's task stream as a pool made it, checked as [`task_stream`] checks it;
+/// `Ok(None)` while it does not exist (or the server cannot say yet). Workers never make the
+/// stream or its consumer: a worker's create racing a pool's left, once in about a hundred
+/// starts on nats-server 2.9, a consumer that counted its deliveries but sent none of them
+/// (nor the 408 ending a pull), so every task it handed out waited `ack_wait`, again and again.
+pub(crate) async fn existing_task_stream(
+    js: &Context,
+    names: &Names,
+) -> Result<Option<stream::Stream>, BuildError> {
+    let wanted = stream::Config {
+        name: names.task_stream(),
+        subjects: vec![names.task_subject()],
+        retention: RetentionPolicy::WorkQueue,
+        ..Default::default()
+    };
+    match js.get_stream(&wanted.name).await {
+        Ok(stream) => check(stream, &wanted, Limits::default()).map(Some),
+        Err(e) => {
+            tracing::debug!(error = %e, "the task stream is not there yet");
+            Ok(None)
+        }
+    }
+}
+
+/// `stream` when its subjects and retention are `wanted`'s and its limits those in `limits`.
+fn check(
+    stream: stream::Stream,
+    wanted: &stream::Config,
+    limits: Limits,
+) -> Result<stream::Stream, BuildError> {
+    let name = &wanted.name;
     let have = &stream.cached_info().config;
     let mut conflicts = Vec::new();
     if have.subjects != wanted.subjects {

@@ -6,6 +6,8 @@ use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use async_nats::ConnectOptions;
+use async_nats::jetstream::Context;
+use async_nats::jetstream::consumer::{PullConsumer, pull};
 use futurepool_core::BuildError;
 use futurepool_process::ProcessPool;
 use futurepool_worker::Registry;
@@ -14,7 +16,7 @@ use tokio::sync::Semaphore;
 use super::serve::{Serving, follow_ack_wait, pull_loop};
 use crate::nats::connection;
 use crate::nats::names::Names;
-use crate::nats::streams::{self, Limits};
+use crate::nats::streams;
 
 /// A worker of a [`RemotePool`](crate::RemotePool)'s namespace: pulls tasks from the server,
 /// runs them with its [`Registry`], publishes each result and then acks the task. Made by
@@ -198,7 +200,9 @@ impl WorkerBuilder {
         self
     }
 
-    /// Connects and serves until the process is stopped. Needs a Tokio runtime.
+    /// Connects and serves until the process is stopped. Needs a Tokio runtime. A worker
+    /// started before any pool of its namespace waits for the first pool to set the
+    /// namespace up on the server (workers never make its stream or consumer).
     ///
     /// # Errors
     ///
@@ -252,16 +256,7 @@ impl WorkerBuilder {
             &format!("futurepool worker {}", std::process::id()),
         )
         .await?;
-        let task_stream = streams::task_stream(&conn.js, &names, Limits::default()).await?;
-        let name = names.worker_consumer();
-        let config = streams::worker_consumer(&names, Duration::from_secs(30));
-        let consumer = match task_stream.get_or_create_consumer(&name, config).await {
-            Ok(consumer) => consumer,
-            // Made by another worker or pool meanwhile.
-            Err(e) => task_stream.get_consumer(&name).await.map_err(|_| {
-                BuildError::new(format!("cannot set up the workers' consumer: {e}"))
-            })?,
-        };
+        let consumer = wait_for_namespace(&conn.js, &names).await?;
         let isolated = if self.isolate {
             Some(
                 ProcessPool::builder(self.registry.clone())
@@ -294,5 +289,27 @@ impl WorkerBuilder {
             pool.shutdown().await;
         }
         Ok(())
+    }
+}
+
+/// How soon a worker looks again for the namespace's stream and consumer before a pool made
+/// them; the wait doubles up to [`NAMESPACE_POLL_MAX`], so idle workers cost the server little.
+const NAMESPACE_POLL: Duration = Duration::from_millis(100);
+const NAMESPACE_POLL_MAX: Duration = Duration::from_secs(1);
+
+/// The workers' consumer of the namespace, once a pool has made it (and its stream, checked
+/// like a pool checks it). Waits for as long as that takes: a worker may start first.
+async fn wait_for_namespace(js: &Context, names: &Names) -> Result<PullConsumer, BuildError> {
+    let name = names.worker_consumer();
+    let mut pause = NAMESPACE_POLL;
+    loop {
+        if let Some(stream) = streams::existing_task_stream(js, names).await? {
+            match stream.get_consumer::<pull::Config>(&name).await {
+                Ok(consumer) => return Ok(consumer),
+                Err(e) => tracing::debug!(error = %e, "the workers' consumer is not there yet"),
+            }
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(NAMESPACE_POLL_MAX);
     }
 }

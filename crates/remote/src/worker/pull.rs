@@ -27,6 +27,8 @@ pub(crate) struct Pull {
     context: Context,
     left: usize,
     deadline: tokio::time::Instant,
+    /// Whether anything (a task or a status) came back for this request.
+    answered: bool,
 }
 
 impl Pull {
@@ -55,6 +57,7 @@ impl Pull {
             inbox: subscriber,
             context: context.clone(),
             left: asked,
+            answered: false,
             deadline: tokio::time::Instant::now() + PULL_EXPIRES + Duration::from_secs(1),
         })
     }
@@ -73,6 +76,7 @@ impl Pull {
                     }
                 }
             };
+            self.answered = true;
             match message.status {
                 None | Some(StatusCode::OK) => {
                     self.left -= 1;
@@ -88,5 +92,12 @@ impl Pull {
             }
         }
         None
+    }
+
+    /// Whether the server answered the request at all: a task or a status. A request with
+    /// `expires` always ends with one of them on a healthy server, so an unanswered one means
+    /// the server is not serving this worker's pulls.
+    pub(crate) fn answered(&self) -> bool {
+        self.answered
     }
 }

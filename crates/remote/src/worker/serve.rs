@@ -67,6 +67,14 @@ pub(crate) async fn pull_loop(
             };
             tokio::spawn(handle(Arc::clone(&serving), message, permit));
         }
+        if !pull.answered() {
+            // A healthy server ends every pull with tasks or a status; silence means it holds
+            // this worker's requests without serving them.
+            tracing::warn!(
+                asked,
+                "the NATS server did not answer a pull request for tasks"
+            );
+        }
     }
 }
 
