@@ -174,8 +174,9 @@ impl Scraper {
     /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
     /// let seeds = vec!["https://example.com/".to_string()];
     /// let params = CrawlParams { seeds: seeds.clone(), depth: 2, ignore_robots: false, sitemaps: false, format: "jsonl".into() };
-    /// let state = CrawlState::open("crawl.state".as_ref(), &params)?;
-    /// let mut rows = Scraper::new(Config::default())?.crawl_with_state(seeds, state)?;
+    /// let config = Config::default();
+    /// let state = CrawlState::open("crawl.state".as_ref(), &params, config.max_pages)?;
+    /// let mut rows = Scraper::new(config)?.crawl_with_state(seeds, state)?;
     /// while let Some(row) = rows.next().await {
     ///     println!("{}", serde_json::to_string(&row)?);
     /// }

@@ -39,15 +39,17 @@
 //! between the two writes) are appended from the journal, and a row whose URL the output has
 //! already is never written again. A state without records (a new crawl) starts the output empty.
 
+mod budget;
 mod output;
 
+use budget::{JournalBudget, Line, Over, read_line};
 pub use output::{OutputState, reconcile_output};
 
 use crate::row::Row;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// The first word of a scrape state file.
@@ -56,6 +58,8 @@ pub const MAGIC: &str = "scrape-crawl-state";
 pub const VERSION: u32 = 1;
 /// Records appended between two `fdatasync` calls.
 pub const SYNC_EVERY: u32 = 64;
+/// The longest first line read: more is not a state file.
+const MAX_HEADER_BYTES: usize = 64 * 1024;
 
 /// What a state file belongs to: resuming with other values is refused.
 ///
@@ -111,8 +115,10 @@ pub enum StateError {
     Version(PathBuf, String),
     /// A state file of another crawl (other seeds, depth or settings).
     OtherCrawl(PathBuf, String),
-    /// A complete line that is not a record.
+    /// A complete line that is not a record (or is longer than any record can be).
     Damaged(PathBuf, usize),
+    /// More pages or URLs than a crawl of this `--max-pages` can have journaled.
+    OverBudget(PathBuf, u64),
     /// The file cannot be opened, read or written.
     Io(PathBuf, io::Error),
 }
@@ -138,6 +144,12 @@ impl fmt::Display for StateError {
             StateError::Damaged(p, line) => {
                 write!(f, "{} is damaged at line {line}", p.display())
             }
+            StateError::OverBudget(p, max) => write!(
+                f,
+                "{} holds more than a crawl of --max-pages {max} writes; resume it with the \
+                 --max-pages it ran with, or more",
+                p.display()
+            ),
             StateError::Io(p, e) => write!(f, "cannot use state file {}: {e}", p.display()),
         }
     }
@@ -152,11 +164,11 @@ impl std::error::Error for StateError {}
 /// let dir = tempfile::tempdir().unwrap();
 /// let path = dir.path().join("crawl.state");
 /// let params = CrawlParams { seeds: vec!["http://example.com/".into()], depth: 1, ignore_robots: false, sitemaps: false, format: "jsonl".into() };
-/// let mut state = CrawlState::open(&path, &params).unwrap();
+/// let mut state = CrawlState::open(&path, &params, 100).unwrap();
 /// assert!(state.records().is_empty());
 /// state.append(&Record::Blocked { url: "http://example.com/x".into() }).unwrap();
 /// drop(state);
-/// let state = CrawlState::open(&path, &params).unwrap();
+/// let state = CrawlState::open(&path, &params, 100).unwrap();
 /// assert_eq!(state.records().len(), 1);
 /// ```
 #[derive(Debug)]
@@ -169,15 +181,26 @@ pub struct CrawlState {
 impl CrawlState {
     /// Opens (or creates) the state file at `path` for the crawl `params`. A symlink is refused;
     /// an existing file that is not a state file, or belongs to another crawl, is left as it is.
-    pub fn open(path: &Path, params: &CrawlParams) -> Result<CrawlState, StateError> {
+    ///
+    /// The file is read a record at a time and held to what a crawl of `max_pages` pages can
+    /// have written: at most `max_pages` pages, and at most `max_pages` + seeds URLs queued
+    /// (a crawl never queues more) and as many blocked, each URL at most
+    /// [`MAX_URL_BYTES`](crate::http::MAX_URL_BYTES) long. Beyond that is
+    /// [`StateError::OverBudget`] (a URL too long, or a line longer than such a record can
+    /// be, is [`StateError::Damaged`]), so a forged or foreign journal costs no more memory
+    /// than the crawl itself may use.
+    pub fn open(
+        path: &Path,
+        params: &CrawlParams,
+        max_pages: u64,
+    ) -> Result<CrawlState, StateError> {
         let io_err = |e| StateError::Io(path.to_owned(), e);
         let mut file = crate::output::open_output(path, true).map_err(io_err)?;
-        let mut head = Vec::new();
-        (&mut file)
-            .take(64 * 1024)
-            .read_to_end(&mut head)
-            .map_err(io_err)?;
-        if head.is_empty() {
+        let mut reader = BufReader::new(&mut file);
+        let mut line = Vec::new();
+        let first = read_line(&mut reader, &mut line, MAX_HEADER_BYTES).map_err(io_err)?;
+        if first == Line::End {
+            drop(reader);
             let header = format!(
                 "{MAGIC} {VERSION} {}\n",
                 serde_json::to_string(params).expect("params serialise")
@@ -191,11 +214,10 @@ impl CrawlState {
             });
         }
         let not_state = || StateError::NotAState(path.to_owned());
-        let line_end = head
-            .iter()
-            .position(|&b| b == b'\n')
-            .ok_or_else(not_state)?;
-        let first = std::str::from_utf8(&head[..line_end]).map_err(|_| not_state())?;
+        if first != Line::Complete {
+            return Err(not_state());
+        }
+        let first = std::str::from_utf8(&line[..line.len() - 1]).map_err(|_| not_state())?;
         let mut words = first.splitn(3, ' ');
         if words.next() != Some(MAGIC) {
             return Err(not_state());
@@ -207,31 +229,33 @@ impl CrawlState {
         let theirs: CrawlParams =
             serde_json::from_str(words.next().unwrap_or("")).map_err(|_| not_state())?;
         check_same(path, &theirs, params)?;
-        let mut rest = Vec::new();
-        file.read_to_end(&mut rest).map_err(io_err)?;
-        let mut text = head;
-        text.extend_from_slice(&rest);
-        let complete = text
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |at| at + 1);
+        let mut complete = line.len() as u64;
+        let mut budget = JournalBudget::new(max_pages, &params.seeds);
         let mut records = Vec::new();
-        for (n, line) in text[line_end + 1..complete]
-            .split(|&b| b == b'\n')
-            .enumerate()
-        {
-            if line.is_empty() {
+        for n in 2.. {
+            let damaged = || StateError::Damaged(path.to_owned(), n);
+            match read_line(&mut reader, &mut line, budget.max_line_bytes()).map_err(io_err)? {
+                Line::End | Line::Torn => break,
+                Line::TooLong => return Err(damaged()),
+                Line::Complete => {}
+            }
+            complete += line.len() as u64;
+            if line.len() == 1 {
                 continue;
             }
-            let record = serde_json::from_slice(line)
-                .map_err(|_| StateError::Damaged(path.to_owned(), n + 2))?;
+            let record: Record = serde_json::from_slice(&line).map_err(|_| damaged())?;
+            budget.take(&record).map_err(|over| match over {
+                Over::Url => damaged(),
+                Over::Budget => StateError::OverBudget(path.to_owned(), max_pages),
+            })?;
             records.push(record);
         }
-        if complete < text.len() {
+        drop(reader);
+        if complete < file.metadata().map_err(io_err)?.len() {
             // A torn last record: cut off, so the next one starts on a line of its own.
-            file.set_len(complete as u64).map_err(io_err)?;
-            file.seek(SeekFrom::End(0)).map_err(io_err)?;
+            file.set_len(complete).map_err(io_err)?;
         }
+        file.seek(SeekFrom::End(0)).map_err(io_err)?;
         Ok(CrawlState {
             file,
             records,

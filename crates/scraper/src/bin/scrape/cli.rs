@@ -288,7 +288,7 @@ async fn run(cli: Cli) -> Result<i32, Usage> {
                         sitemaps,
                         format: String::new(),
                     };
-                    let (state, output) = crate::resume::open(&path, params, &opts)?;
+                    let (state, output) = crate::resume::open(&path, params, max_pages, &opts)?;
                     let rows = scraper
                         .crawl_with_state(seeds, state)
                         .map_err(|e| Usage(e.to_string()))?;

@@ -10,6 +10,7 @@ use std::path::Path;
 pub(crate) fn open(
     path: &Path,
     mut params: CrawlParams,
+    max_pages: u64,
     opts: &Opts,
 ) -> Result<(CrawlState, OutputState), Usage> {
     let Some(output) = &opts.output else {
@@ -34,7 +35,7 @@ pub(crate) fn open(
             output.display()
         )));
     }
-    let state = CrawlState::open(path, &params).map_err(|e| Usage(e.to_string()))?;
+    let state = CrawlState::open(path, &params, max_pages).map_err(|e| Usage(e.to_string()))?;
     let cannot = |e| {
         Usage(format!(
             "cannot write output file {}: {e}",
@@ -46,7 +47,7 @@ pub(crate) fn open(
         // without --state.
         futurepool_scraper::output::open_output(output, false).map_err(cannot)?;
     }
-    let out = reconcile_output(output, format, state.rows()).map_err(|e| {
+    let out = reconcile_output(output, format, max_pages, state.rows()).map_err(|e| {
         Usage(format!(
             "cannot resume output file {}: {e}",
             output.display()
