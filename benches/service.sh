@@ -5,6 +5,8 @@
 #
 #   benches/service.sh                 # ~1 min after the release build
 #   SECS=10 benches/service.sh         # longer runs per measurement
+#   NICE=0 benches/service.sh          # pool threads at the runtime's priority (default 10)
+#   MODES="futurepool rayon" benches/service.sh   # some of the ways only
 #
 # Measured, for each way:
 #   - /cpu throughput (2 x cores connections, requests of about 1 ms);
@@ -24,6 +26,8 @@ cd "$(dirname "$0")/.."
 SECS=${SECS:-5}
 PORT=${PORT:-3917}
 QUEUE=${QUEUE:-64}
+# The nice value of the dedicated pools' threads (the CpuPool's, rayon's): see the example.
+NICE=${NICE:-10}
 # Work per /cpu request and per /batch item: rounds of a hash, about 1 ns each; HEAVY for the
 # requests that saturate the cores while /health is measured.
 N=${N:-200000}
@@ -50,7 +54,7 @@ cleanup() {
 trap cleanup EXIT
 
 start() { # mode queue
-    "$BIN" --serve --addr "127.0.0.1:$PORT" --mode "$1" --queue "$2" >"$TMP/server.log" 2>&1 &
+    "$BIN" --serve --addr "127.0.0.1:$PORT" --mode "$1" --queue "$2" --pool-nice "$NICE" >"$TMP/server.log" 2>&1 &
     PID=$!
     for _ in $(seq 100); do
         if "$BIN" probe "$URL/health" 0 >/dev/null 2>&1; then return; fi
@@ -84,7 +88,7 @@ probed() { # file status field
         if (kv[1] == f) { printf "%s", kv[2]; found = 1 } } } END { if (!found) printf "n/a" }' "$1"
 }
 
-MODES="inline spawn-blocking rayon futurepool futurepool-fifo"
+MODES=${MODES:-"inline spawn-blocking rayon futurepool futurepool-fifo"}
 declare -A HEALTH50 HEALTH99 CPU_RPS INTERACTIVE50 INTERACTIVE99
 for mode in $MODES; do
     echo "measuring $mode ..." >&2
@@ -131,10 +135,11 @@ row() { # label, then one value per mode
     printf "\n"
 }
 echo
-echo "examples/service.rs under wrk: $CORES cores, ${SECS} s per measurement, /cpu = $N hash rounds (heavy: $HEAVY)"
+echo "examples/service.rs under wrk: $CORES cores, ${SECS} s per measurement, /cpu = $N hash rounds (heavy: $HEAVY), pool threads at nice $NICE"
 echo
 row "measure" $MODES
-row "---" --- --- --- --- ---
+# shellcheck disable=SC2046
+row "---" $(for _ in $MODES; do printf -- "--- "; done)
 v() { local -n m=$1; for mode in $MODES; do printf "%s " "${m[$mode]}"; done; }
 # shellcheck disable=SC2046
 row "/cpu throughput (requests/s)" $(v CPU_RPS)
@@ -150,8 +155,8 @@ echo
 echo "futurepool at 4x capacity ($((4 * CAPACITY)) connections on /cpu; capacity $CORES threads + $QUEUE queued):"
 echo "  shed (503): p50 $(probed "$TMP/probe.txt" 503 p50_ms) ms, p99 $(probed "$TMP/probe.txt" 503 p99_ms) ms ($(probed "$TMP/probe.txt" 503 count) probed; wrk saw ${NON2XX:-0} non-2xx)"
 echo "  accepted (200): p50 $(probed "$TMP/probe.txt" 200 p50_ms) ms, p99 $(probed "$TMP/probe.txt" 200 p99_ms) ms, max $(probed "$TMP/probe.txt" 200 max_ms) ms ($(probed "$TMP/probe.txt" 200 count) probed)"
-FP=${INTERACTIVE99[futurepool]}
-FIFO=${INTERACTIVE99[futurepool-fifo]}
-awk -v a="$FP" -v b="$FIFO" -v c="${INTERACTIVE50[futurepool]}" -v d="${INTERACTIVE50[futurepool-fifo]}" 'BEGIN {
+FP=${INTERACTIVE99[futurepool]:-}
+FIFO=${INTERACTIVE99[futurepool-fifo]:-}
+awk -v a="$FP" -v b="$FIFO" -v c="${INTERACTIVE50[futurepool]:-}" -v d="${INTERACTIVE50[futurepool-fifo]:-}" 'BEGIN {
     if (b + 0 > 0 && d + 0 > 0) printf "interactive /cpu under a /batch flood, with priorities / without: p99 %.2f (goal <= 0.20), p50 %.2f\n", a / b, c / d }'
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine moves every latency here)"

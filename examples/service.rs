@@ -12,7 +12,7 @@
 //! ```text
 //! cargo run --release --example service                     # a self-test, then exits
 //! cargo run --release --example service -- --serve          # serve on 127.0.0.1:3000
-//!     [--addr 127.0.0.1:3000] [--mode futurepool] [--queue 64]
+//!     [--addr 127.0.0.1:3000] [--mode futurepool] [--queue 64] [--pool-nice 10]
 //! cargo run --release --example service -- probe URL SECS   # latency of each status
 //! ```
 //!
@@ -20,7 +20,10 @@
 //! same service written five ways: `futurepool` (the default), `futurepool-fifo` (the same
 //! with every priority `NORMAL`), `inline` (in the handler, on the runtime's threads),
 //! `spawn-blocking` (`tokio::task::spawn_blocking`) and `rayon` (`rayon::spawn` + a oneshot).
-//! Only the futurepool modes bound their queue and shed load.
+//! Only the futurepool modes bound their queue and shed load. The threads of the dedicated
+//! pools (the `CpuPool`, and rayon's in `rayon` mode) run at nice 10 (`--pool-nice`), so a
+//! request never waits behind them for a core; `spawn_blocking`'s threads are the runtime's
+//! own blocking threads and keep its priority.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -256,17 +259,39 @@ async fn shutdown_signal() {
 }
 
 /// Builds the pools: `queue` tasks may wait for the CPU threads, and as many for the blocking
-/// ones; beyond that, requests are shed.
-fn pools(queue: usize) -> Result<(CpuPool, BlockingPool), BuildError> {
+/// ones; beyond that, requests are shed. The CPU threads run at `nice` (see [`lower_priority`]).
+fn pools(queue: usize, nice: i32) -> Result<(CpuPool, BlockingPool), BuildError> {
     let cpu = CpuPool::builder()
         .thread_name_prefix("cpu")
         .queue_capacity(queue)
+        .on_thread_start(move || lower_priority(nice))
         .build()?;
     let io = BlockingPool::builder()
         .max_workers(32)
         .queue_capacity(queue)
         .build()?;
     Ok((cpu, io))
+}
+
+/// The nice value of CPU pool threads unless `--pool-nice` says otherwise.
+const POOL_NICE: i32 = 10;
+
+/// Lowers the calling thread's scheduling priority to `nice` (0 leaves it as it is).
+///
+/// CPU-bound pool threads at nice 10 give up the core at once to a runtime thread that a
+/// request wakes, so `/health` stays fast while they saturate every core; at equal priority a
+/// request waits for the scheduler's next turn (milliseconds). On Linux `setpriority` on
+/// `PRIO_PROCESS` 0 changes the calling thread only; elsewhere it would change the whole
+/// process, so this does nothing there.
+fn lower_priority(nice: i32) {
+    #[cfg(target_os = "linux")]
+    if nice != 0
+        && let Err(e) = rustix::process::setpriority_process(None, nice)
+    {
+        eprintln!("cannot set a pool thread's nice value to {nice}: {e}");
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = nice;
 }
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -277,9 +302,10 @@ async fn serve(
     listener: tokio::net::TcpListener,
     mode: Mode,
     queue: usize,
+    nice: i32,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
-    let (cpu, io) = pools(queue)?;
+    let (cpu, io) = pools(queue, nice)?;
     let app = App {
         mode,
         cpu: cpu.clone(),
@@ -320,10 +346,19 @@ async fn main() -> Result<(), Error> {
         let mode = arg(&args, "--mode").unwrap_or("futurepool");
         let mode = Mode::parse(mode).ok_or_else(|| format!("unknown --mode {mode}"))?;
         let queue = arg(&args, "--queue").map_or(Ok(64), str::parse)?;
+        let nice = arg(&args, "--pool-nice").map_or(Ok(POOL_NICE), str::parse)?;
+        if mode == Mode::Rayon {
+            // rayon's pool is a dedicated one too: the same nice value, for a fair comparison.
+            rayon::ThreadPoolBuilder::new()
+                .start_handler(move |_| lower_priority(nice))
+                .build_global()?;
+        }
         let listener = tokio::net::TcpListener::bind::<SocketAddr>(addr).await?;
         let local = listener.local_addr()?;
-        println!("serving on http://{local} (mode {mode:?}, queue {queue}); Ctrl-C stops");
-        serve(listener, mode, queue, shutdown_signal()).await?;
+        println!(
+            "serving on http://{local} (mode {mode:?}, queue {queue}, pool threads at nice {nice}); Ctrl-C stops"
+        );
+        serve(listener, mode, queue, nice, shutdown_signal()).await?;
         println!("stopped: the requests in flight finished, then the pools shut down");
         return Ok(());
     }

@@ -20,9 +20,15 @@ async fn start(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(super::serve(listener, mode, queue, async move {
-        let _ = stopped.await;
-    }));
+    let server = tokio::spawn(super::serve(
+        listener,
+        mode,
+        queue,
+        super::POOL_NICE,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
     Ok((base, stop, server))
 }
 
