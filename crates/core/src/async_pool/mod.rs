@@ -5,7 +5,6 @@ mod builder;
 
 pub use builder::AsyncPoolBuilder;
 
-use std::fmt;
 use std::future::{Future, poll_fn};
 use std::sync::Arc;
 use std::task::Poll;
@@ -13,9 +12,10 @@ use std::task::Poll;
 use tokio::runtime::Handle;
 
 use crate::error::{TaskError, TrySubmitError};
-use crate::pool::{Builder, Owner, PoolCore, Runner, WorkerSlot};
+use crate::handle::Pool;
+use crate::kind::Futures;
+use crate::pool::{Runner, WorkerSlot};
 use crate::priority::Priority;
-use crate::stats::PoolStats;
 use crate::task::{Body, Job, Task};
 
 /// A pool for async work (HTTP requests, database queries): futures spawned on the Tokio
@@ -25,7 +25,8 @@ use crate::task::{Body, Job, Task};
 /// Tokio task that awaits queued futures one after another, so a busy pool pays no spawn per
 /// future. [`Task::cancel`] drops a future even while it runs.
 ///
-/// `AsyncPool` is a cheap handle: clone it freely. Dropping the last handle lets submitted
+/// `AsyncPool` is an alias of [`Pool`], the handle type of every pool, which documents the
+/// methods all pools share; a cheap handle: clone it freely. Dropping the last handle lets submitted
 /// futures finish.
 ///
 /// # Examples
@@ -43,10 +44,7 @@ use crate::task::{Body, Job, Task};
 /// assert_eq!(task.await.unwrap(), 200);
 /// # }
 /// ```
-#[derive(Clone)]
-pub struct AsyncPool {
-    owner: Arc<Owner<Async>>,
-}
+pub type AsyncPool = Pool<Futures>;
 
 /// Starts workers as Tokio tasks.
 pub(crate) struct Async {
@@ -99,6 +97,8 @@ async fn work(mut slot: WorkerSlot<Async>, mut first: Option<Job>) {
     }
 }
 
+/// What only an [`AsyncPool`] has: submitting futures. Shutdown, stats and the name are on
+/// [`Pool`], shared with the closure pools.
 impl AsyncPool {
     /// A pool with the default settings of [`AsyncPoolBuilder`].
     ///
@@ -121,25 +121,6 @@ impl AsyncPool {
             Ok(pool) => pool,
             Err(e) => panic!("AsyncPool::new: {e}"),
         }
-    }
-
-    /// A builder to configure a pool.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let pool = futurepool_core::AsyncPool::builder().max_concurrency(8).build().unwrap();
-    /// assert_eq!(pool.max_concurrency(), 8);
-    /// # }
-    /// ```
-    pub fn builder() -> AsyncPoolBuilder {
-        Builder::new()
-    }
-
-    fn core(&self) -> &Arc<PoolCore<Async>> {
-        &self.owner.0
     }
 
     /// The most futures this pool polls at once.
@@ -388,109 +369,11 @@ impl AsyncPool {
     {
         self.core().submit_wait(priority, Body::future(fut)).await
     }
-
-    /// Shuts the pool down gracefully: stops accepting work at once, and the returned future
-    /// completes when every queued and running future has finished.
-    ///
-    /// Idempotent. Work is refused from the moment of the call, even if the future is never
-    /// awaited.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let pool = futurepool_core::AsyncPool::new();
-    /// let task = pool.submit(async { 1 });
-    /// pool.shutdown().await;
-    /// assert!(task.is_finished());
-    /// assert!(pool.submit(async { 2 }).await.unwrap_err().is_shutdown());
-    /// # }
-    /// ```
-    pub fn shutdown(&self) -> impl Future<Output = ()> + Send + 'static {
-        self.core().close();
-        self.core().stopped()
-    }
-
-    /// Shuts the pool down now: stops accepting work, cancels queued futures, drops running
-    /// ones at their current await point, and completes when all are gone.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let pool = futurepool_core::AsyncPool::new();
-    /// let task = pool.submit(std::future::pending::<()>());
-    /// pool.shutdown_now().await;
-    /// assert!(task.await.unwrap_err().is_cancelled());
-    /// # }
-    /// ```
-    pub fn shutdown_now(&self) -> impl Future<Output = ()> + Send + 'static {
-        self.core().kill();
-        self.core().stopped()
-    }
-
-    /// Whether the pool was shut down.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let pool = futurepool_core::AsyncPool::new();
-    /// let _ = pool.shutdown();
-    /// assert!(pool.is_shutdown());
-    /// # }
-    /// ```
-    pub fn is_shutdown(&self) -> bool {
-        self.core().is_shutdown()
-    }
-
-    /// A snapshot of the pool's task counters.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let pool = futurepool_core::AsyncPool::new();
-    /// pool.submit(async {}).await.unwrap();
-    /// assert_eq!(pool.stats().completed, 1);
-    /// # }
-    /// ```
-    pub fn stats(&self) -> PoolStats {
-        self.core().stats()
-    }
-
-    /// The pool's name, as it appears in each task's `tracing` span.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// assert_eq!(futurepool_core::AsyncPool::new().name(), "async");
-    /// # }
-    /// ```
-    pub fn name(&self) -> &str {
-        self.core().name()
-    }
 }
 
 /// The same as [`AsyncPool::new`], including when it panics.
 impl Default for AsyncPool {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl fmt::Debug for AsyncPool {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AsyncPool")
-            .field("name", &self.name())
-            .field("max_concurrency", &self.max_concurrency())
-            .field("stats", &self.stats())
-            .finish()
     }
 }
