@@ -26,8 +26,8 @@ use crate::task::{Body, Job, Task};
 /// future. [`Task::cancel`] drops a future even while it runs.
 ///
 /// `AsyncPool` is an alias of [`Pool`], the handle type of every pool, which documents the
-/// methods all pools share; a cheap handle: clone it freely. Dropping the last handle lets submitted
-/// futures finish.
+/// methods all pools share; a cheap handle: clone it freely. Dropping the last handle lets
+/// submitted futures finish.
 ///
 /// # Examples
 ///

@@ -21,9 +21,9 @@ use crate::task::Job;
 /// The async runtime's own worker threads are never used.
 ///
 /// `BlockingPool` is an alias of [`Pool`], the handle type of every pool, which documents the
-/// methods all pools share; a cheap handle: clone it freely. Dropping the last handle lets submitted
-/// tasks finish. If the runtime shuts down, the pool shuts down with it: unfinished tasks
-/// resolve as cancelled and later submits at once.
+/// methods all pools share; a cheap handle: clone it freely. Dropping the last handle lets
+/// submitted tasks finish. If the runtime shuts down, the pool shuts down with it: unfinished
+/// tasks resolve as cancelled and later submits at once.
 ///
 /// # Examples
 ///
