@@ -141,9 +141,11 @@ impl AsyncPool {
     /// Submits a future to run on the pool and returns its [`Task`].
     ///
     /// Never blocks and never panics. After [`shutdown`](Self::shutdown) the task resolves at
-    /// once to an error with [`TaskError::is_shutdown`](crate::TaskError::is_shutdown); with a
-    /// full bounded queue, to one with [`TaskError::is_rejected`](crate::TaskError::is_rejected).
-    /// A panic while polling the future resolves the task to an error with
+    /// once to an error with [`TaskError::is_shutdown`](crate::TaskError::is_shutdown); if the
+    /// pool has a bounded queue and it is full, to one with
+    /// [`TaskError::is_rejected`](crate::TaskError::is_rejected) (use
+    /// [`submit_wait`](Self::submit_wait) or [`try_submit`](Self::try_submit) to respect the
+    /// bound instead). A panic while polling the future resolves the task to an error with
     /// [`TaskError::is_panic`](crate::TaskError::is_panic); the pool carries on.
     ///
     /// # Examples
@@ -198,7 +200,7 @@ impl AsyncPool {
     ///
     /// # Errors
     ///
-    /// [`TrySubmitError::Full`] when the bounded queue has no room,
+    /// [`TrySubmitError::Full`] when the pool's bounded queue has no room,
     /// [`TrySubmitError::Shutdown`] after shutdown; both hold the future.
     ///
     /// # Examples
@@ -276,7 +278,7 @@ impl AsyncPool {
     ///
     /// # Errors
     ///
-    /// [`TrySubmitError::Full`] when the bounded queue has no room,
+    /// [`TrySubmitError::Full`] when the pool's bounded queue has no room,
     /// [`TrySubmitError::Shutdown`] after shutdown; both hold the future.
     ///
     /// # Examples
@@ -305,12 +307,15 @@ impl AsyncPool {
 
     /// Submits a future, first waiting for room in the pool's bounded queue.
     ///
-    /// This waits for a place in the queue, not for the task. Without a bounded queue it
-    /// returns at once.
+    /// This waits for a place in the queue, not for the task: await the returned [`Task`]
+    /// for that. Without a bounded queue it returns at once. If the pool shuts down while
+    /// waiting, the task resolves to an error with
+    /// [`TaskError::is_shutdown`](crate::TaskError::is_shutdown).
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: if dropped before it completes, `fut` is dropped unsubmitted.
+    /// Cancel safe: if the future is dropped before it completes, `fut` is dropped unsubmitted
+    /// and no place in the queue is lost.
     ///
     /// # Examples
     ///
@@ -344,7 +349,8 @@ impl AsyncPool {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: if dropped before it completes, `fut` is dropped unsubmitted.
+    /// Cancel safe: if the future is dropped before it completes, `fut` is dropped unsubmitted
+    /// and no place in the queue is lost.
     ///
     /// # Examples
     ///
