@@ -195,6 +195,12 @@ mod tests {
     #[allow(dead_code)]
     fn is_send_sync_clone<T: Send + Sync + Clone + 'static>() {}
 
+    /// Code generic over the kind can move and share pools too.
+    #[allow(dead_code)]
+    fn any_kind_is_send_sync_clone<K: crate::kind::Kind>() {
+        is_send_sync_clone::<super::Pool<K>>();
+    }
+
     #[test]
     fn handles_are_send_sync() {
         is_send_sync_clone::<BlockingPool>();
