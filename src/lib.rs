@@ -5,6 +5,9 @@
 //!   runtime (`ProcessPoolExecutor`).
 //! - [`AsyncPool`] runs futures on the runtime with a concurrency limit.
 //!
+//! The three are aliases of one generic type, [`Pool`], whose [`kind`] says what it runs; what
+//! every pool has (shutdown, stats, its name) is documented there once.
+//!
 //! Every `submit` returns one handle type, [`Task<T>`]: await it, cancel it, ask if it is done.
 //! The completion side (`as_completed`, `wait`, ordered and unordered `map` streams) lives in
 //! the same prelude.

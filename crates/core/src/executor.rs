@@ -2,8 +2,8 @@
 
 use std::future::Future;
 
-use crate::blocking::BlockingPool;
-use crate::cpu::CpuPool;
+use crate::handle::Pool;
+use crate::kind::{Closures, Threads};
 use crate::priority::Priority;
 use crate::stats::PoolStats;
 use crate::task::Task;
@@ -85,13 +85,15 @@ pub trait Executor: Clone + Send + Sync + 'static {
     fn shutdown_now(&self) -> impl Future<Output = ()> + Send + 'static;
 }
 
-impl Executor for BlockingPool {
+/// Both closure pools, [`BlockingPool`](crate::BlockingPool) and [`CpuPool`](crate::CpuPool),
+/// through their inherent methods.
+impl<On: Threads> Executor for Pool<Closures<On>> {
     fn submit<F, T>(&self, f: F) -> Task<T>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        BlockingPool::submit(self, f)
+        Self::submit(self, f)
     }
 
     fn submit_with_priority<F, T>(&self, priority: Priority, f: F) -> Task<T>
@@ -99,72 +101,30 @@ impl Executor for BlockingPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        BlockingPool::submit_with_priority(self, priority, f)
+        Self::submit_with_priority(self, priority, f)
     }
 
     fn max_workers(&self) -> usize {
-        BlockingPool::max_workers(self)
+        Self::max_workers(self)
     }
 
     fn is_shutdown(&self) -> bool {
-        BlockingPool::is_shutdown(self)
+        Self::is_shutdown(self)
     }
 
     fn stats(&self) -> PoolStats {
-        BlockingPool::stats(self)
+        Self::stats(self)
     }
 
     fn name(&self) -> &str {
-        BlockingPool::name(self)
+        Self::name(self)
     }
 
     fn shutdown(&self) -> impl Future<Output = ()> + Send + 'static {
-        BlockingPool::shutdown(self)
+        Self::shutdown(self)
     }
 
     fn shutdown_now(&self) -> impl Future<Output = ()> + Send + 'static {
-        BlockingPool::shutdown_now(self)
-    }
-}
-
-impl Executor for CpuPool {
-    fn submit<F, T>(&self, f: F) -> Task<T>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        CpuPool::submit(self, f)
-    }
-
-    fn submit_with_priority<F, T>(&self, priority: Priority, f: F) -> Task<T>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        CpuPool::submit_with_priority(self, priority, f)
-    }
-
-    fn max_workers(&self) -> usize {
-        CpuPool::max_workers(self)
-    }
-
-    fn is_shutdown(&self) -> bool {
-        CpuPool::is_shutdown(self)
-    }
-
-    fn stats(&self) -> PoolStats {
-        CpuPool::stats(self)
-    }
-
-    fn name(&self) -> &str {
-        CpuPool::name(self)
-    }
-
-    fn shutdown(&self) -> impl Future<Output = ()> + Send + 'static {
-        CpuPool::shutdown(self)
-    }
-
-    fn shutdown_now(&self) -> impl Future<Output = ()> + Send + 'static {
-        CpuPool::shutdown_now(self)
+        Self::shutdown_now(self)
     }
 }

@@ -18,7 +18,10 @@
 //!
 //! # How it is built
 //!
-//! Every pool is one `PoolCore` (the `pool` module) configured with how its workers start.
+//! The three pools are one handle type, [`Pool<K>`](Pool), whose [`kind`] `K` says what it
+//! runs and where; `BlockingPool`, `CpuPool` and `AsyncPool` are its aliases, as the builders
+//! are aliases of one [`Builder<P>`](Builder). Behind every handle is one `PoolCore` (the `pool`
+//! module) configured with how its workers start.
 //! Whether a pool accepts work and how many accepted tasks have not ended live in one atomic
 //! word (`lifecycle`); a task's life is a small state machine (`task::state`), and the
 //! queue's park/wake protocol is written up beside its code (`queue`). The three are
@@ -57,6 +60,8 @@ mod blocking;
 mod cpu;
 mod error;
 mod executor;
+mod handle;
+pub mod kind;
 mod lifecycle;
 #[cfg(all(test, futurepool_loom))]
 mod loom_models;
@@ -72,6 +77,7 @@ pub use blocking::{BlockingPool, BlockingPoolBuilder};
 pub use cpu::{CpuPool, CpuPoolBuilder};
 pub use error::{BuildError, TaskError, TaskErrorKind, TrySubmitError};
 pub use executor::Executor;
+pub use handle::Pool;
 pub use pool::Builder;
 pub use priority::Priority;
 pub use stats::PoolStats;

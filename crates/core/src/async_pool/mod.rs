@@ -5,7 +5,6 @@ mod builder;
 
 pub use builder::AsyncPoolBuilder;
 
-use std::fmt;
 use std::future::{Future, poll_fn};
 use std::sync::Arc;
 use std::task::Poll;
@@ -13,9 +12,10 @@ use std::task::Poll;
 use tokio::runtime::Handle;
 
 use crate::error::{TaskError, TrySubmitError};
-use crate::pool::{Builder, Owner, PoolCore, Runner, WorkerSlot};
+use crate::handle::Pool;
+use crate::kind::Futures;
+use crate::pool::{Runner, WorkerSlot};
 use crate::priority::Priority;
-use crate::stats::PoolStats;
 use crate::task::{Body, Job, Task};
 
 /// A pool for async work (HTTP requests, database queries): futures spawned on the Tokio
@@ -25,8 +25,9 @@ use crate::task::{Body, Job, Task};
 /// Tokio task that awaits queued futures one after another, so a busy pool pays no spawn per
 /// future. [`Task::cancel`] drops a future even while it runs.
 ///
-/// `AsyncPool` is a cheap handle: clone it freely. Dropping the last handle lets submitted
-/// futures finish.
+/// `AsyncPool` is an alias of [`Pool`], the handle type of every pool, which documents the
+/// methods all pools share; a cheap handle: clone it freely. Dropping the last handle lets
+/// submitted futures finish.
 ///
 /// # Examples
 ///
@@ -43,10 +44,7 @@ use crate::task::{Body, Job, Task};
 /// assert_eq!(task.await.unwrap(), 200);
 /// # }
 /// ```
-#[derive(Clone)]
-pub struct AsyncPool {
-    owner: Arc<Owner<Async>>,
-}
+pub type AsyncPool = Pool<Futures>;
 
 /// Starts workers as Tokio tasks.
 pub(crate) struct Async {
@@ -99,6 +97,8 @@ async fn work(mut slot: WorkerSlot<Async>, mut first: Option<Job>) {
     }
 }
 
+/// What only an [`AsyncPool`] has: submitting futures. Shutdown, stats and the name are on
+/// [`Pool`], shared with the closure pools.
 impl AsyncPool {
     /// A pool with the default settings of [`AsyncPoolBuilder`].
     ///
@@ -123,25 +123,6 @@ impl AsyncPool {
         }
     }
 
-    /// A builder to configure a pool.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let pool = futurepool_core::AsyncPool::builder().max_concurrency(8).build().unwrap();
-    /// assert_eq!(pool.max_concurrency(), 8);
-    /// # }
-    /// ```
-    pub fn builder() -> AsyncPoolBuilder {
-        Builder::new()
-    }
-
-    fn core(&self) -> &Arc<PoolCore<Async>> {
-        &self.owner.0
-    }
-
     /// The most futures this pool polls at once.
     ///
     /// # Examples
@@ -160,9 +141,11 @@ impl AsyncPool {
     /// Submits a future to run on the pool and returns its [`Task`].
     ///
     /// Never blocks and never panics. After [`shutdown`](Self::shutdown) the task resolves at
-    /// once to an error with [`TaskError::is_shutdown`](crate::TaskError::is_shutdown); with a
-    /// full bounded queue, to one with [`TaskError::is_rejected`](crate::TaskError::is_rejected).
-    /// A panic while polling the future resolves the task to an error with
+    /// once to an error with [`TaskError::is_shutdown`](crate::TaskError::is_shutdown); if the
+    /// pool has a bounded queue and it is full, to one with
+    /// [`TaskError::is_rejected`](crate::TaskError::is_rejected) (use
+    /// [`submit_wait`](Self::submit_wait) or [`try_submit`](Self::try_submit) to respect the
+    /// bound instead). A panic while polling the future resolves the task to an error with
     /// [`TaskError::is_panic`](crate::TaskError::is_panic); the pool carries on.
     ///
     /// # Examples
@@ -217,7 +200,7 @@ impl AsyncPool {
     ///
     /// # Errors
     ///
-    /// [`TrySubmitError::Full`] when the bounded queue has no room,
+    /// [`TrySubmitError::Full`] when the pool's bounded queue has no room,
     /// [`TrySubmitError::Shutdown`] after shutdown; both hold the future.
     ///
     /// # Examples
@@ -295,7 +278,7 @@ impl AsyncPool {
     ///
     /// # Errors
     ///
-    /// [`TrySubmitError::Full`] when the bounded queue has no room,
+    /// [`TrySubmitError::Full`] when the pool's bounded queue has no room,
     /// [`TrySubmitError::Shutdown`] after shutdown; both hold the future.
     ///
     /// # Examples
@@ -324,12 +307,15 @@ impl AsyncPool {
 
     /// Submits a future, first waiting for room in the pool's bounded queue.
     ///
-    /// This waits for a place in the queue, not for the task. Without a bounded queue it
-    /// returns at once.
+    /// This waits for a place in the queue, not for the task: await the returned [`Task`]
+    /// for that. Without a bounded queue it returns at once. If the pool shuts down while
+    /// waiting, the task resolves to an error with
+    /// [`TaskError::is_shutdown`](crate::TaskError::is_shutdown).
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: if dropped before it completes, `fut` is dropped unsubmitted.
+    /// Cancel safe: if the future is dropped before it completes, `fut` is dropped unsubmitted
+    /// and no place in the queue is lost.
     ///
     /// # Examples
     ///
@@ -363,7 +349,8 @@ impl AsyncPool {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: if dropped before it completes, `fut` is dropped unsubmitted.
+    /// Cancel safe: if the future is dropped before it completes, `fut` is dropped unsubmitted
+    /// and no place in the queue is lost.
     ///
     /// # Examples
     ///
@@ -388,109 +375,11 @@ impl AsyncPool {
     {
         self.core().submit_wait(priority, Body::future(fut)).await
     }
-
-    /// Shuts the pool down gracefully: stops accepting work at once, and the returned future
-    /// completes when every queued and running future has finished.
-    ///
-    /// Idempotent. Work is refused from the moment of the call, even if the future is never
-    /// awaited.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let pool = futurepool_core::AsyncPool::new();
-    /// let task = pool.submit(async { 1 });
-    /// pool.shutdown().await;
-    /// assert!(task.is_finished());
-    /// assert!(pool.submit(async { 2 }).await.unwrap_err().is_shutdown());
-    /// # }
-    /// ```
-    pub fn shutdown(&self) -> impl Future<Output = ()> + Send + 'static {
-        self.core().close();
-        self.core().stopped()
-    }
-
-    /// Shuts the pool down now: stops accepting work, cancels queued futures, drops running
-    /// ones at their current await point, and completes when all are gone.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let pool = futurepool_core::AsyncPool::new();
-    /// let task = pool.submit(std::future::pending::<()>());
-    /// pool.shutdown_now().await;
-    /// assert!(task.await.unwrap_err().is_cancelled());
-    /// # }
-    /// ```
-    pub fn shutdown_now(&self) -> impl Future<Output = ()> + Send + 'static {
-        self.core().kill();
-        self.core().stopped()
-    }
-
-    /// Whether the pool was shut down.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let pool = futurepool_core::AsyncPool::new();
-    /// let _ = pool.shutdown();
-    /// assert!(pool.is_shutdown());
-    /// # }
-    /// ```
-    pub fn is_shutdown(&self) -> bool {
-        self.core().is_shutdown()
-    }
-
-    /// A snapshot of the pool's task counters.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let pool = futurepool_core::AsyncPool::new();
-    /// pool.submit(async {}).await.unwrap();
-    /// assert_eq!(pool.stats().completed, 1);
-    /// # }
-    /// ```
-    pub fn stats(&self) -> PoolStats {
-        self.core().stats()
-    }
-
-    /// The pool's name, as it appears in each task's `tracing` span.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// assert_eq!(futurepool_core::AsyncPool::new().name(), "async");
-    /// # }
-    /// ```
-    pub fn name(&self) -> &str {
-        self.core().name()
-    }
 }
 
 /// The same as [`AsyncPool::new`], including when it panics.
 impl Default for AsyncPool {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl fmt::Debug for AsyncPool {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AsyncPool")
-            .field("name", &self.name())
-            .field("max_concurrency", &self.max_concurrency())
-            .field("stats", &self.stats())
-            .finish()
     }
 }
