@@ -1,0 +1,126 @@
+//! Making the workers' consumer when several pools are built at the same moment: one of them
+//! makes it, the others wait for it.
+//!
+//! nats-server 2.9.10 once left a consumer silent (it counted deliveries but sent none) after
+//! two clients created it at about the same moment (NOTES, "How the remote pool works"), so
+//! a missing consumer is created by one builder only. The builders race for a claim: a
+//! message on the result stream under a fixed message id, stored once within the stream's
+//! duplicate window (the server says `duplicate` to every later one). The builder whose claim
+//! was stored creates the consumer; the others wait until it exists. A claimant that dies
+//! before creating it costs the others [`CLAIM_PATIENCE`], after which they create it
+//! themselves.
+
+use std::time::Duration;
+
+use async_nats::jetstream::ErrorCode;
+use async_nats::jetstream::context::{ConsumerInfoError, ConsumerInfoErrorKind};
+use async_nats::jetstream::message::PublishMessage;
+use async_nats::jetstream::{Context, stream};
+use futurepool_core::BuildError;
+use tokio::time::Instant;
+
+use crate::nats::names::Names;
+use crate::nats::streams::worker_consumer;
+
+/// How long a builder that lost the claim waits for the winner's consumer.
+const CLAIM_PATIENCE: Duration = Duration::from_secs(10);
+
+/// The token of the claim's subject among the result subjects: no pool id (16 hex digits)
+/// is ever this.
+const CLAIM_TOKEN: &str = "setup-workers-consumer";
+
+/// Makes the workers' consumer with `ack_wait` when missing (one builder of those racing
+/// does), or sets `ack_wait` on the existing one; one that already has it is left alone (no
+/// update while workers' pull requests wait on it).
+pub(crate) async fn workers_consumer(
+    js: &Context,
+    task_stream: &stream::Stream,
+    result_stream: &stream::Stream,
+    names: &Names,
+    ack_wait: Duration,
+) -> Result<(), BuildError> {
+    let fail = |e: String| BuildError::new(format!("cannot set up the workers' consumer: {e}"));
+    let config = worker_consumer(names, ack_wait);
+    let create = || async {
+        task_stream
+            .create_consumer(config.clone())
+            .await
+            .map(drop)
+            .map_err(|e| fail(e.to_string()))
+    };
+    match task_stream.consumer_info(names.worker_consumer()).await {
+        Ok(info) if info.config.ack_wait == ack_wait => return Ok(()),
+        // It exists: an update, never a second creation.
+        Ok(_) => return create().await,
+        Err(e) if missing(&e) => {}
+        // The server cannot say (no permission to look, say): create it, as before claims.
+        Err(e) => {
+            tracing::debug!(error = %e, "cannot look at the workers' consumer");
+            return create().await;
+        }
+    }
+    let subject = names.result_subject(CLAIM_TOKEN);
+    let msg_id = format!("{}-claim", names.worker_consumer());
+    let claim = js
+        .send_publish(
+            subject.clone(),
+            PublishMessage::build()
+                .message_id(&msg_id)
+                .payload(bytes::Bytes::new()),
+        )
+        .await
+        .map_err(|e| fail(e.to_string()))?
+        .await;
+    let won = match claim {
+        Ok(ack) if !ack.duplicate => Some(ack.sequence),
+        Ok(_) => None,
+        // The claim could not be stored (the stream was just made or checked, so this is
+        // rare): create it, as before claims.
+        Err(e) => {
+            tracing::debug!(error = %e, "cannot claim the workers' consumer's creation");
+            Some(0)
+        }
+    };
+    match won {
+        Some(seq) => {
+            let created = create().await;
+            if seq > 0 {
+                // The id is remembered for the duplicate window whether or not the message
+                // stays: it only holds a place in the results stream.
+                let _ = result_stream.delete_message(seq).await;
+            }
+            created
+        }
+        None => {
+            let deadline = Instant::now() + CLAIM_PATIENCE;
+            let mut delay = Duration::from_millis(20);
+            while Instant::now() < deadline {
+                match task_stream.consumer_info(names.worker_consumer()).await {
+                    Ok(info) if info.config.ack_wait == ack_wait => return Ok(()),
+                    // Made with another pool's `ack_wait`: set ours, as on an existing one.
+                    Ok(_) => return create().await,
+                    Err(e) if missing(&e) => {}
+                    Err(e) => {
+                        tracing::debug!(error = %e, "cannot look at the workers' consumer");
+                        return create().await;
+                    }
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_millis(500));
+            }
+            tracing::warn!(
+                "the builder that claimed the workers' consumer did not make it within {CLAIM_PATIENCE:?}; making it"
+            );
+            create().await
+        }
+    }
+}
+
+/// Whether the server said the consumer does not exist.
+fn missing(error: &ConsumerInfoError) -> bool {
+    match error.kind() {
+        ConsumerInfoErrorKind::NotFound => true,
+        ConsumerInfoErrorKind::JetStream(e) => e.error_code() == ErrorCode::CONSUMER_NOT_FOUND,
+        _ => false,
+    }
+}
