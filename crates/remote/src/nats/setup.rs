@@ -13,6 +13,7 @@
 use std::time::Duration;
 
 use async_nats::jetstream::ErrorCode;
+use async_nats::jetstream::consumer::{self, pull};
 use async_nats::jetstream::context::{ConsumerInfoError, ConsumerInfoErrorKind};
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::{Context, stream};
@@ -30,8 +31,7 @@ const CLAIM_PATIENCE: Duration = Duration::from_secs(10);
 const CLAIM_TOKEN: &str = "setup-workers-consumer";
 
 /// Makes the workers' consumer with `ack_wait` when missing (one builder of those racing
-/// does), or sets `ack_wait` on the existing one; one that already has it is left alone (no
-/// update while workers' pull requests wait on it).
+/// does); lowers an existing one's to `ack_wait` when that is shorter (see [`settle`]).
 pub(crate) async fn workers_consumer(
     js: &Context,
     task_stream: &stream::Stream,
@@ -49,9 +49,8 @@ pub(crate) async fn workers_consumer(
             .map_err(|e| fail(e.to_string()))
     };
     match task_stream.consumer_info(names.worker_consumer()).await {
-        Ok(info) if info.config.ack_wait == ack_wait => return Ok(()),
-        // It exists: an update, never a second creation.
-        Ok(_) => return create().await,
+        // It exists: never a second creation.
+        Ok(info) => return settle(task_stream, names, info.config.ack_wait, ack_wait).await,
         Err(e) if missing(&e) => {}
         // The server cannot say (no permission to look, say): create it, as before claims.
         Err(e) => {
@@ -96,9 +95,9 @@ pub(crate) async fn workers_consumer(
             let mut delay = Duration::from_millis(20);
             while Instant::now() < deadline {
                 match task_stream.consumer_info(names.worker_consumer()).await {
-                    Ok(info) if info.config.ack_wait == ack_wait => return Ok(()),
-                    // Made with another pool's `ack_wait`: set ours, as on an existing one.
-                    Ok(_) => return create().await,
+                    Ok(info) => {
+                        return settle(task_stream, names, info.config.ack_wait, ack_wait).await;
+                    }
                     Err(e) if missing(&e) => {}
                     Err(e) => {
                         tracing::debug!(error = %e, "cannot look at the workers' consumer");
@@ -114,6 +113,82 @@ pub(crate) async fn workers_consumer(
             create().await
         }
     }
+}
+
+/// An existing consumer's `ack_wait` (`have`) only goes down, to the shortest any pool of the
+/// namespace asked for, so that every task is delivered again within its own pool's
+/// `ack_wait` once its worker died. Lowering it under a running task would redeliver that
+/// task before its worker's next progress ack, so it is announced first (in the consumer's
+/// description, which workers read every [`SETTINGS_REFRESH`]; a worker that sees a lower
+/// value progress-acks its running tasks at once and from then on at the new period), and
+/// set only [`LOWER_NOTICE`] later. A longer or equal `ack_wait` leaves the consumer alone
+/// (no update while workers' pull requests wait on it).
+async fn settle(
+    task_stream: &stream::Stream,
+    names: &Names,
+    have: Duration,
+    ack_wait: Duration,
+) -> Result<(), BuildError> {
+    if have <= ack_wait {
+        return Ok(());
+    }
+    let fail = |e: String| BuildError::new(format!("cannot set up the workers' consumer: {e}"));
+    let update = |config: pull::Config| async {
+        task_stream
+            .create_consumer(config)
+            .await
+            .map(drop)
+            .map_err(|e| fail(e.to_string()))
+    };
+    let current = || async {
+        task_stream
+            .consumer_info(names.worker_consumer())
+            .await
+            .map(|info| info.config.clone())
+            .map_err(|e| fail(e.to_string()))
+    };
+    let now = current().await?;
+    if announced_ack_wait(&now).is_none_or(|announced| announced > ack_wait) {
+        let mut announce = worker_consumer(names, now.ack_wait);
+        announce.description = Some(announcement(ack_wait));
+        update(announce).await?;
+    }
+    tokio::time::sleep(LOWER_NOTICE).await;
+    let now = current().await?;
+    if now.ack_wait <= ack_wait {
+        // Another pool lowered it as far or further meanwhile.
+        return Ok(());
+    }
+    let mut lowered = worker_consumer(names, ack_wait);
+    // The lowest announcement stays: a pool lowering it further may be waiting.
+    lowered.description = now.description;
+    update(lowered).await
+}
+
+/// How often a worker reads the workers' consumer's settings.
+pub(crate) const SETTINGS_REFRESH: Duration = Duration::from_secs(2);
+
+/// How long a pool waits between announcing a shorter `ack_wait` and setting it: every worker
+/// has read the announcement twice by then.
+const LOWER_NOTICE: Duration = Duration::from_secs(5);
+
+/// What the consumer's description says while a pool lowers its `ack_wait`.
+fn announcement(ack_wait: Duration) -> String {
+    format!(
+        "futurepool: ack_wait going down to {} ms",
+        ack_wait.as_millis()
+    )
+}
+
+/// The `ack_wait` a pool announced in the consumer's description, if any.
+pub(crate) fn announced_ack_wait(config: &consumer::Config) -> Option<Duration> {
+    let text = config.description.as_deref()?;
+    let ms = text
+        .strip_prefix("futurepool: ack_wait going down to ")?
+        .strip_suffix(" ms")?
+        .parse()
+        .ok()?;
+    Some(Duration::from_millis(ms))
 }
 
 /// Whether the server said the consumer does not exist.

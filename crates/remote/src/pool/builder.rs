@@ -218,12 +218,19 @@ impl RemotePoolBuilder {
         self
     }
 
-    /// How long a worker may stay silent about a task before the server gives it to another
-    /// worker (default 30 s). A running task's worker sends a progress ack three times per
-    /// `ack_wait`, so this bounds how long a *dead* worker goes unnoticed, not how long a task
-    /// may run. It is set on the namespace's shared consumer, so the pool built last sets it for
-    /// every pool of the namespace; workers ack three times per the shorter of the two, so a
-    /// shorter setting made before a task starts does not redeliver it while it runs.
+    /// The longest a task of this pool waits, once its worker died, before the server gives it
+    /// to another worker (default 30 s). A running task's worker sends a progress ack three
+    /// times per `ack_wait`, so this bounds how long a *dead* worker goes unnoticed, not how
+    /// long a task may run.
+    ///
+    /// The namespace's workers share one consumer, whose `ack_wait` is the shortest any pool of
+    /// the namespace asked for: it only ever goes down. So a dead worker's task may be handed
+    /// on sooner than its own pool's `ack_wait` (a worker that merely stalls that long may
+    /// then see its task run twice, which the pool drops as a duplicate), never later. A
+    /// running task is never delivered again because of another pool's setting: a pool that
+    /// lowers it announces the new value to the workers first and sets it 5 s later (its
+    /// `build()` takes that much longer), and workers progress-ack their running tasks as soon
+    /// as they read the announcement.
     ///
     /// # Examples
     ///

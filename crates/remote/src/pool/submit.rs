@@ -54,11 +54,8 @@ impl RemotePool {
         A: Serialize + 'static,
         R: DeserializeOwned + Send + 'static,
     {
-        if self.tasks.is_shutdown() {
-            // Refused (and counted) by the core, without encoding a call that cannot run.
-            return self
-                .tasks
-                .submit_fallible(ready(Err::<R, _>(TaskError::shutdown())));
+        if let Some(refused) = self.refused_if_shut() {
+            return refused;
         }
         match self.prepare(f, &arg) {
             Prepared::Call(driver, count) => {
@@ -148,10 +145,8 @@ impl RemotePool {
         A: Serialize + 'static,
         R: DeserializeOwned + Send + 'static,
     {
-        if self.tasks.is_shutdown() {
-            return self
-                .tasks
-                .submit_fallible(ready(Err::<R, _>(TaskError::shutdown())));
+        if let Some(refused) = self.refused_if_shut() {
+            return refused;
         }
         match self.prepare(f, &arg) {
             Prepared::Call(driver, count) => {
@@ -164,6 +159,15 @@ impl RemotePool {
             }
             Prepared::Invalid(error) => self.tasks.submit_wait_fallible(error).await,
         }
+    }
+
+    /// After shutdown, the task refused (and counted) by the core, without encoding a call
+    /// that cannot run.
+    fn refused_if_shut<R: Send + 'static>(&self) -> Option<Task<R>> {
+        self.tasks.is_shutdown().then(|| {
+            self.tasks
+                .submit_fallible(ready(Err::<R, _>(TaskError::shutdown())))
+        })
     }
 
     /// The driver of `f(arg)`, or the error it resolves to at once.
