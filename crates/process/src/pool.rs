@@ -226,8 +226,7 @@ impl ProcessPool {
         id: u64,
         arg: &A,
     ) -> Result<Vec<u8>, TaskError> {
-        self.registry.check(f)?;
-        let call = f.call(id, arg)?;
+        let call = self.registry.call(f, id, arg)?;
         framed_call(&self.workers, f.name(), &call)
     }
 

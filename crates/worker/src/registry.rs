@@ -174,6 +174,35 @@ impl Registry {
         }
     }
 
+    /// The [`Call`] of `f(arg)` with `id`, once [`check`](Self::check) finds `f` here: what
+    /// a pool encodes and sends.
+    ///
+    /// # Errors
+    ///
+    /// [`Failure::Invalid`] when `f` is not registered here with its types, or when `arg`
+    /// does not encode.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_worker::{Registry, RemoteFn};
+    ///
+    /// fn neg(n: i64) -> i64 { -n }
+    /// const NEG: RemoteFn<i64, i64> = RemoteFn::new("neg", neg);
+    /// let call = Registry::new().with(NEG).call(NEG, 7, &5).unwrap();
+    /// assert_eq!(call.id, 7);
+    /// assert!(Registry::new().call(NEG, 8, &5).is_err());
+    /// ```
+    pub fn call<A: Serialize, R>(
+        &self,
+        f: RemoteFn<A, R>,
+        id: u64,
+        arg: &A,
+    ) -> Result<Call, Failure> {
+        self.check(f)?;
+        f.call(id, arg)
+    }
+
     /// How many functions are registered.
     ///
     /// # Examples
