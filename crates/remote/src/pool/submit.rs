@@ -202,8 +202,7 @@ impl RemotePool {
         id: u64,
         arg: &A,
     ) -> Result<Vec<u8>, TaskError> {
-        self.shared.registry.check(f)?;
-        let call = f.call(id, arg)?;
+        let call = self.shared.registry.call(f, id, arg)?;
         let payload = codec::encode(&call).map_err(|e| {
             TaskError::invalid(format!("the call of `{}` failed to encode: {e}", f.name()))
         })?;
