@@ -140,6 +140,12 @@ async fn settle(
             .map(drop)
             .map_err(|e| fail(e.to_string()))
     };
+    // The lowest announcement stays: a pool lowering it further may be waiting.
+    let lower = |description: Option<String>| {
+        let mut lowered = worker_consumer(names, ack_wait);
+        lowered.description = description;
+        update(lowered)
+    };
     let current = || async {
         task_stream
             .consumer_info(names.worker_consumer())
@@ -147,23 +153,38 @@ async fn settle(
             .map(|info| info.config.clone())
             .map_err(|e| fail(e.to_string()))
     };
-    let now = current().await?;
-    if announced_ack_wait(&now).is_none_or(|announced| announced > ack_wait) {
-        let mut announce = worker_consumer(names, now.ack_wait);
-        announce.description = Some(announcement(ack_wait));
-        update(announce).await?;
+    // Set once an announcement of at most `ack_wait` has stood for `LOWER_NOTICE` (another
+    // pool lowering it at the same moment may have replaced ours with a higher one: then ours
+    // is made again and waited for again).
+    let mut announced_since: Option<Instant> = None;
+    for _ in 0..LOWER_ROUNDS {
+        let now = current().await?;
+        if now.ack_wait <= ack_wait {
+            // Another pool lowered it as far or further meanwhile.
+            return Ok(());
+        }
+        match announced_ack_wait(&now) {
+            Some(announced) if announced <= ack_wait => {
+                if announced_since.is_some_and(|since| since.elapsed() >= LOWER_NOTICE) {
+                    return lower(now.description).await;
+                }
+                announced_since.get_or_insert_with(Instant::now);
+            }
+            _ => {
+                let mut announce = worker_consumer(names, now.ack_wait);
+                announce.description = Some(announcement(ack_wait));
+                update(announce).await?;
+                announced_since = Some(Instant::now());
+            }
+        }
+        tokio::time::sleep(LOWER_NOTICE).await;
     }
-    tokio::time::sleep(LOWER_NOTICE).await;
-    let now = current().await?;
-    if now.ack_wait <= ack_wait {
-        // Another pool lowered it as far or further meanwhile.
-        return Ok(());
-    }
-    let mut lowered = worker_consumer(names, ack_wait);
-    // The lowest announcement stays: a pool lowering it further may be waiting.
-    lowered.description = now.description;
-    update(lowered).await
+    tracing::warn!("the announcement of a shorter ack_wait kept changing; setting it now");
+    lower(Some(announcement(ack_wait))).await
 }
+
+/// Rounds of announcing before a pool sets its shorter `ack_wait` regardless.
+const LOWER_ROUNDS: usize = 4;
 
 /// How often a worker reads the workers' consumer's settings.
 pub(crate) const SETTINGS_REFRESH: Duration = Duration::from_secs(2);
