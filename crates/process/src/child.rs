@@ -20,7 +20,8 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
 use crate::exit::describe;
-use crate::frames::FrameReader;
+use futurepool_worker::frame::FrameReader;
+use tokio::net::unix::OwnedReadHalf;
 
 /// How long a started worker has to connect and say hello.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -60,7 +61,7 @@ use StartError::{Broken, Failed, Transient};
 /// A running worker process with its channel.
 pub(crate) struct Child {
     pub(crate) process: tokio::process::Child,
-    pub(crate) reader: FrameReader,
+    pub(crate) reader: FrameReader<OwnedReadHalf>,
     pub(crate) writer: OwnedWriteHalf,
     pid: u32,
     served: Arc<[Signature]>,

@@ -23,8 +23,9 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::child::Child;
 use crate::exit::describe;
-use crate::frames::FrameReader;
 use crate::line::Line;
+use futurepool_worker::frame::FrameReader;
+use tokio::net::unix::OwnedReadHalf;
 
 /// How many calls the pool runs at once per worker: the one the worker runs, those sent
 /// behind it (see [`MAX_BEHIND`]) and the rest waiting in the pool's [`Line`], ready to be
@@ -335,7 +336,7 @@ impl Driver {
     /// first.
     fn exited(
         &mut self,
-        reader: &mut FrameReader,
+        reader: &mut FrameReader<OwnedReadHalf>,
         status: std::io::Result<std::process::ExitStatus>,
     ) -> End {
         while let Ok(Some(frame)) = reader.try_next() {

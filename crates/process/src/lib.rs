@@ -63,7 +63,6 @@ mod builder;
 mod child;
 mod conn;
 mod exit;
-mod frames;
 mod line;
 mod maps;
 mod pool;

@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use crate::conn::PIPELINE_DEPTH;
 use crate::line::Ticket;
 use crate::pool::ProcessPool;
-use crate::task::{exchange, framed_call, task_error};
+use crate::task::{exchange, framed_call};
 
 /// The default read-ahead bound of a map stream, per worker process.
 const BUFFER_PER_WORKER: usize = 512;
@@ -189,8 +189,8 @@ impl ProcessPool {
         R: DeserializeOwned + Send + 'static,
     {
         let len = args.len();
-        if let Err(failure) = self.check_registered(f) {
-            let err = task_error(failure);
+        if let Err(failure) = self.registry().check(f) {
+            let err = TaskError::from(failure);
             return self
                 .tasks
                 .submit_fallible(async move { Ok(failed(&err, len)) });
@@ -205,7 +205,7 @@ impl ProcessPool {
                     encoded.push(bytes);
                     early.push(None);
                 }
-                Err(failure) => early.push(Some(task_error(failure))),
+                Err(failure) => early.push(Some(TaskError::from(failure))),
             }
         }
         drop(args);
@@ -239,7 +239,7 @@ impl ProcessPool {
                                 Ok((outcome, took)) => {
                                     elapsed += took;
                                     let results = f.results(outcome, items).into_iter();
-                                    answered.extend(results.map(|r| r.map_err(task_error)));
+                                    answered.extend(results.map(|r| r.map_err(TaskError::from)));
                                 }
                                 Err(err) => answered.extend((0..items).map(|_| Err(err.clone()))),
                             }

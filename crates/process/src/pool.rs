@@ -4,13 +4,13 @@ use std::fmt;
 use std::sync::Arc;
 
 use futurepool_core::{AsyncPool, PoolStats, Priority, Task, TaskError};
-use futurepool_worker::{Call, Failure, Outcome, Registry, RemoteFn};
+use futurepool_worker::{Call, Outcome, Registry, RemoteFn};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::builder::ProcessPoolBuilder;
 use crate::line::Ticket;
-use crate::task::{framed_call, run, run_call, task_error};
+use crate::task::{framed_call, run, run_call};
 use crate::workers::Workers;
 
 /// Python's `ProcessPoolExecutor`, done right: registered functions run in child processes,
@@ -226,30 +226,8 @@ impl ProcessPool {
         id: u64,
         arg: &A,
     ) -> Result<Vec<u8>, TaskError> {
-        self.check_registered(f).map_err(task_error)?;
-        let call = f.call(id, arg).map_err(task_error)?;
+        let call = self.registry.call(f, id, arg)?;
         framed_call(&self.workers, f.name(), &call)
-    }
-
-    /// Checks that `f` is in the pool's registry with the same types.
-    pub(crate) fn check_registered<A, R>(&self, f: RemoteFn<A, R>) -> Result<(), Failure> {
-        let wanted = f.signature();
-        match self.registry.signature(f.name()) {
-            Some(known) if known.matches(&wanted) => {}
-            Some(known) => {
-                return Err(Failure::Invalid(format!(
-                    "function `{}` has other types in the pool's registry: it holds {known}, the task wants {wanted}",
-                    f.name()
-                )));
-            }
-            None => {
-                return Err(Failure::Invalid(format!(
-                    "function `{}` is not in the pool's registry (add it with `Registry::with`)",
-                    f.name()
-                )));
-            }
-        }
-        Ok(())
     }
 
     /// Stops accepting tasks, lets queued and running ones finish, then ends every worker

@@ -27,7 +27,7 @@ where
     let timeout = workers.settings.task_timeout;
     let check = |served: &[Signature]| f.check_served(served);
     let (outcome, _) = exchange(&workers, &mut ticket, f.name(), &check, id, call, timeout).await?;
-    f.result(outcome).map_err(task_error)
+    f.result(outcome).map_err(TaskError::from)
 }
 
 /// Sends the call `call` (a whole frame, id `id`) of the function `name` to a worker that
@@ -46,7 +46,7 @@ pub(crate) async fn exchange(
         let conn = workers.checkout(ticket, name, call.len()).await?;
         if let Err(failure) = check(conn.served()) {
             conn.unreserve(&workers.roster);
-            return Err(task_error(failure));
+            return Err(TaskError::from(failure));
         }
         let (answer, answered) = oneshot::channel();
         let sent = conn.send(Request {
@@ -106,11 +106,6 @@ pub(crate) async fn run_call(
     let timeout = workers.settings.task_timeout;
     let (outcome, _) = exchange(&workers, &mut ticket, name, &check, id, bytes, timeout).await?;
     Ok(outcome)
-}
-
-/// The task error for a failure the worker reported.
-pub(crate) fn task_error(failure: Failure) -> TaskError {
-    TaskError::from(failure)
 }
 
 /// `call` of `name` as a whole frame, checked against the pool's `max_message_size`.

@@ -7,18 +7,11 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use common::{
-    BOOM, LEN_OF, SLOW_SQUARE, SQUARE, Server, WAIT_FOR_FILE, WorkerProcess, marker, pool_in,
-    pool_with_ack_wait, runs, watchdog, watchdog_on,
+    BOOM, LEN_OF, SLOW_SQUARE, SQUARE, Server, WAIT_FOR_FILE, WorkerProcess, consumer_info, marker,
+    pool_in, pool_with_ack_wait, runs, watchdog, watchdog_on,
 };
 use futurepool_stream::as_completed;
 use futures::StreamExt;
-
-/// The workers' consumer of `namespace`, as the server sees it.
-async fn consumer_info(url: &str, namespace: &str) -> async_nats::jetstream::consumer::Info {
-    let js = async_nats::jetstream::new(async_nats::connect(url).await.unwrap());
-    let stream = js.get_stream(format!("{namespace}_tasks")).await.unwrap();
-    stream.consumer_info("workers").await.unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_mid_task_loses_nothing() {

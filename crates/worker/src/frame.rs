@@ -5,6 +5,10 @@ use std::io::{self, Read, Write};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+mod reader;
+
+pub use reader::FrameReader;
+
 /// The largest frame either side accepts (1 GiB): a larger length prefix means a corrupt
 /// stream, not a big argument.
 ///

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::codec;
-use crate::message::{Call, Outcome, Signature};
+use crate::message::{Call, Failure, Outcome, Signature};
 use crate::remote_fn::RemoteFn;
 
 type Handler = Arc<dyn Fn(&[u8]) -> Outcome + Send + Sync>;
@@ -135,6 +135,72 @@ impl Registry {
     /// ```
     pub fn signature(&self, name: &str) -> Option<&Signature> {
         self.entries.get(name).map(|e| &e.signature)
+    }
+
+    /// Checks that `f` is registered here with the same argument and result types: what a
+    /// pool does before it sends a call of `f` (a worker with this registry could not run it
+    /// otherwise).
+    ///
+    /// # Errors
+    ///
+    /// [`Failure::Invalid`] naming the function, when it is missing or registered with other
+    /// types.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_worker::{Registry, RemoteFn};
+    ///
+    /// fn neg(n: i64) -> i64 { -n }
+    /// fn pos(n: i64) -> i64 { n }
+    /// const NEG: RemoteFn<i64, i64> = RemoteFn::new("neg", neg);
+    /// let registry = Registry::new().with(NEG);
+    /// assert!(registry.check(NEG).is_ok());
+    /// let err = registry.check(RemoteFn::new("pos", pos)).unwrap_err();
+    /// assert!(err.to_string().contains("`pos` is not in the pool's registry"));
+    /// ```
+    pub fn check<A, R>(&self, f: RemoteFn<A, R>) -> Result<(), Failure> {
+        let wanted = f.signature();
+        match self.signature(f.name()) {
+            Some(known) if known.matches(&wanted) => Ok(()),
+            Some(known) => Err(Failure::Invalid(format!(
+                "function `{}` has other types in the pool's registry: it holds {known}, the task wants {wanted}",
+                f.name()
+            ))),
+            None => Err(Failure::Invalid(format!(
+                "function `{}` is not in the pool's registry (add it with `Registry::with`)",
+                f.name()
+            ))),
+        }
+    }
+
+    /// The [`Call`] of `f(arg)` with `id`, once [`check`](Self::check) finds `f` here: what
+    /// a pool encodes and sends.
+    ///
+    /// # Errors
+    ///
+    /// [`Failure::Invalid`] when `f` is not registered here with its types, or when `arg`
+    /// does not encode.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_worker::{Registry, RemoteFn};
+    ///
+    /// fn neg(n: i64) -> i64 { -n }
+    /// const NEG: RemoteFn<i64, i64> = RemoteFn::new("neg", neg);
+    /// let call = Registry::new().with(NEG).call(NEG, 7, &5).unwrap();
+    /// assert_eq!(call.id, 7);
+    /// assert!(Registry::new().call(NEG, 8, &5).is_err());
+    /// ```
+    pub fn call<A: Serialize, R>(
+        &self,
+        f: RemoteFn<A, R>,
+        id: u64,
+        arg: &A,
+    ) -> Result<Call, Failure> {
+        self.check(f)?;
+        f.call(id, arg)
     }
 
     /// How many functions are registered.

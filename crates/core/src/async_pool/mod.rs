@@ -2,6 +2,7 @@
 //! asyncio tasks behind a semaphore.
 
 mod builder;
+mod fallible;
 
 pub use builder::AsyncPoolBuilder;
 

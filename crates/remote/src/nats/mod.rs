@@ -4,5 +4,6 @@
 pub(crate) mod connection;
 pub(crate) mod names;
 pub(crate) mod publish;
+pub(crate) mod setup;
 pub(crate) mod streams;
 pub(crate) mod wire;

@@ -165,24 +165,6 @@ pub(crate) fn worker_consumer(names: &Names, ack_wait: Duration) -> pull::Config
     }
 }
 
-/// Makes the workers' consumer with `ack_wait`, or sets `ack_wait` on the existing one; one
-/// that already has it is left alone (no update while workers' pull requests wait on it).
-pub(crate) async fn workers_consumer(
-    stream: &stream::Stream,
-    names: &Names,
-    ack_wait: Duration,
-) -> Result<(), BuildError> {
-    let fail = |e: String| BuildError::new(format!("cannot set up the workers' consumer: {e}"));
-    match stream.consumer_info(names.worker_consumer()).await {
-        Ok(info) if info.config.ack_wait == ack_wait => Ok(()),
-        _ => stream
-            .create_consumer(worker_consumer(names, ack_wait))
-            .await
-            .map(drop)
-            .map_err(|e| fail(e.to_string())),
-    }
-}
-
 /// The configuration of a pool's durable consumer of its own results; the server removes it
 /// after an hour without the pool (the pool makes it again if it comes back).
 pub(crate) fn result_consumer(names: &Names, pool_id: &str) -> pull::Config {

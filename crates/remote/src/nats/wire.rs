@@ -1,8 +1,7 @@
 //! What a worker sends back for one task: the function's [`Outcome`], or why the task was given
 //! up (it kept crashing its worker). Encoded with the worker crate's codec.
 
-use futurepool_core::TaskError;
-use futurepool_worker::{Failure, Outcome};
+use futurepool_worker::Outcome;
 use serde::{Deserialize, Serialize};
 
 /// A worker's answer for one task, published to the task's result subject.
@@ -24,14 +23,4 @@ pub(crate) enum AnswerKind {
     Crashed(String),
     /// The task ran past its pool's `task_timeout`; the text says how long.
     TimedOut(String),
-}
-
-/// The task error for a failure the worker reported.
-pub(crate) fn task_error(failure: Failure) -> TaskError {
-    match failure {
-        Failure::Panicked(msg) => TaskError::panicked(msg),
-        Failure::Invalid(msg) => TaskError::invalid(msg),
-        // `Failure` is non-exhaustive: anything new the worker cannot run is invalid.
-        other => TaskError::invalid(other.to_string()),
-    }
 }

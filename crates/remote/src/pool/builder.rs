@@ -3,22 +3,21 @@
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use async_nats::ConnectOptions;
-use futurepool_core::BuildError;
+use futurepool_core::{AsyncPool, BuildError};
 use futurepool_worker::Registry;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::RemotePool;
 use super::listener::{ResultListener, listen_started};
-use super::room::Room;
 use super::shared::{Counters, Shared, Waiting};
-use crate::nats::connection;
 use crate::nats::names::Names;
 use crate::nats::streams::{self, Limits};
+use crate::nats::{connection, setup};
 
 /// Builds a [`RemotePool`]; made by [`RemotePool::builder`].
 ///
@@ -219,12 +218,19 @@ impl RemotePoolBuilder {
         self
     }
 
-    /// How long a worker may stay silent about a task before the server gives it to another
-    /// worker (default 30 s). A running task's worker sends a progress ack three times per
-    /// `ack_wait`, so this bounds how long a *dead* worker goes unnoticed, not how long a task
-    /// may run. It is set on the namespace's shared consumer, so the pool built last sets it for
-    /// every pool of the namespace; workers ack three times per the shorter of the two, so a
-    /// shorter setting made before a task starts does not redeliver it while it runs.
+    /// The longest a task of this pool waits, once its worker died, before the server gives it
+    /// to another worker (default 30 s). A running task's worker sends a progress ack three
+    /// times per `ack_wait`, so this bounds how long a *dead* worker goes unnoticed, not how
+    /// long a task may run.
+    ///
+    /// The namespace's workers share one consumer, whose `ack_wait` is the shortest any pool of
+    /// the namespace asked for: it only ever goes down. So a dead worker's task may be handed
+    /// on sooner than its own pool's `ack_wait` (a worker that merely stalls that long may
+    /// then see its task run twice, which the pool drops as a duplicate), never later. A
+    /// running task is never delivered again because of another pool's setting: a pool that
+    /// lowers it announces the new value to the workers first and sets it 5 s later (its
+    /// `build()` takes that much longer), and workers progress-ack their running tasks as soon
+    /// as they read the announcement.
     ///
     /// # Examples
     ///
@@ -307,8 +313,8 @@ impl RemotePoolBuilder {
         .await?;
         let js = conn.js;
         let task_stream = streams::task_stream(&js, &names, self.limits).await?;
-        streams::workers_consumer(&task_stream, &names, self.ack_wait).await?;
         let result_stream = streams::result_stream(&js, &names, self.limits).await?;
+        setup::workers_consumer(&js, &task_stream, &result_stream, &names, self.ack_wait).await?;
         let listener =
             ResultListener::new(result_stream, streams::result_consumer(&names, &pool_id));
         let consumer = listener.ensure_consumer().await.map_err(|e| {
@@ -334,8 +340,10 @@ impl RemotePoolBuilder {
             self.ack_wait,
             self.task_timeout,
         );
-        Ok(RemotePool::from_shared(Arc::new(Shared {
-            runtime: tokio::runtime::Handle::current(),
+        let runtime = tokio::runtime::Handle::current();
+        let tasks = task_pool(self.queue_capacity, &runtime)?;
+        let shared = Arc::new(Shared {
+            runtime,
             js,
             names,
             task_stream,
@@ -347,13 +355,25 @@ impl RemotePoolBuilder {
             next_id: AtomicU64::new(1),
             waiting,
             counters: Counters::default(),
-            lifecycle: AtomicUsize::new(0),
-            room: Room::new(self.queue_capacity),
-            abort: CancellationToken::new(),
             stop_listener,
             changed: Notify::new(),
-        })))
+        });
+        Ok(RemotePool::from_parts(tasks, shared))
     }
+}
+
+/// The core pool that runs the tasks' drivers: each unresolved task is one driver awaiting
+/// its answer, so `queue_capacity(n)` is `n` drivers and no queue; unbounded, any number.
+fn task_pool(
+    queue_capacity: Option<usize>,
+    runtime: &tokio::runtime::Handle,
+) -> Result<AsyncPool, BuildError> {
+    let builder = AsyncPool::builder().name("remote").handle(runtime.clone());
+    match queue_capacity {
+        Some(n) => builder.max_concurrency(n).queue_capacity(0),
+        None => builder.max_concurrency(usize::MAX),
+    }
+    .build()
 }
 
 /// A random id for a pool: 16 hex digits from the standard library's per-process random keys,

@@ -1,116 +1,143 @@
 //! What one submitted task does in the pool: publish its message until the server stores it,
-//! then wait for its answer, its cancellation or `shutdown_now`.
+//! then wait for its answer. It runs as a future of the pool's [`AsyncPool`]
+//! (`futurepool_core`), which owns the task's lifecycle: its count, its place in the bounded
+//! queue, its cancellation (the future is dropped) and `shutdown_now` (likewise).
+//!
+//! [`AsyncPool`]: futurepool_core::AsyncPool
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use async_nats::jetstream::message::PublishMessage;
 use bytes::Bytes;
-use futurepool_core::{Promise, TaskError};
+use futurepool_core::TaskError;
 use futurepool_worker::RemoteFn;
 use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
 
-use super::shared::{Admitted, Shared};
+use super::shared::Shared;
 use crate::nats::names::TASK_ID;
 use crate::nats::publish::{publish as publish_bounded, retryable};
-use crate::nats::wire::{AnswerKind, task_error};
+use crate::nats::wire::AnswerKind;
 
 /// How long a task's publish is retried (while the server restarts, say) before the task
 /// fails: well inside the server's duplicate window, so a retry is never stored twice.
 const PUBLISH_PATIENCE: Duration = Duration::from_secs(60);
 
-/// How the wait for a task ended.
-enum End {
-    Answer(AnswerKind),
-    /// The server did not store the task's message.
-    Unpublished(TaskError),
-    /// Cancelled by its `Task` or by `shutdown_now`; the stream sequence, if stored.
-    Cancelled(Option<u64>),
+/// A task's place in the `unpublished` count (what `flush` waits for): counted once the core
+/// accepted the task (or just before it is handed over, for a submit that cannot wait),
+/// uncounted once its message is stored or the task is gone, whichever order the two come in.
+pub(crate) struct Unpublished {
+    shared: Arc<Shared>,
+    /// 0: not counted yet; 1: counted; 2: released.
+    state: Arc<AtomicU8>,
 }
 
-/// Drives task `id` (message `payload`) to its end and resolves `promise`.
+/// What counts a task in `unpublished`, once it is accepted.
+pub(crate) struct Count {
+    shared: Arc<Shared>,
+    state: Arc<AtomicU8>,
+}
+
+impl Unpublished {
+    /// The guard the task's driver holds, and what counts it.
+    pub(crate) fn new(shared: &Arc<Shared>) -> (Self, Count) {
+        let state = Arc::new(AtomicU8::new(0));
+        let guard = Self {
+            shared: Arc::clone(shared),
+            state: Arc::clone(&state),
+        };
+        let count = Count {
+            shared: Arc::clone(shared),
+            state,
+        };
+        (guard, count)
+    }
+
+    fn release(&self) {
+        if self.state.swap(2, Ordering::AcqRel) == 1 {
+            self.shared.task_published();
+        }
+    }
+}
+
+impl Count {
+    /// Counts the task, unless its guard was already released.
+    pub(crate) fn count(self) {
+        // Counted first, so that the count never goes below zero.
+        self.shared
+            .counters
+            .unpublished
+            .fetch_add(1, Ordering::AcqRel);
+        if self
+            .state
+            .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            self.shared.task_published();
+        }
+    }
+}
+
+impl Drop for Unpublished {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+/// A task between its publish and its end: whatever way the future ends (answered, failed,
+/// dropped by a cancel or `shutdown_now`), its entry leaves the waiting tasks; a stored message
+/// whose task did not get its answer is deleted, so workers skip it.
+struct Pending {
+    shared: Arc<Shared>,
+    id: u64,
+    /// The message's stream sequence once stored.
+    seq: Option<u64>,
+    answered: bool,
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.shared.waiting.remove(self.id);
+        if let (Some(seq), false) = (self.seq, self.answered) {
+            // A worker already running it publishes a result nobody waits for (counted as a
+            // duplicate). `shutdown` waits for the deletes (`deleting`).
+            Shared::delete_message(&self.shared, seq);
+        }
+    }
+}
+
+/// Drives task `id` (message `payload`) to its end: the task's outcome.
 pub(crate) async fn drive<A, R>(
     shared: Arc<Shared>,
-    admitted: Admitted,
+    unpublished: Unpublished,
     f: RemoteFn<A, R>,
     id: u64,
     payload: Vec<u8>,
-    rx: oneshot::Receiver<AnswerKind>,
-    promise: Promise<R>,
-) where
+) -> Result<R, TaskError>
+where
     R: DeserializeOwned + Send + 'static,
 {
-    let end = tokio::select! {
-        biased;
-        () = promise.cancelled() => End::Cancelled(None),
-        () = shared.abort.cancelled() => End::Cancelled(None),
-        published = publish(&shared, id, payload) => {
-            shared.task_published();
-            match published {
-                Err(error) => End::Unpublished(error),
-                Ok(seq) => tokio::select! {
-                biased;
-                answer = rx => match answer {
-                    Ok(answer) => End::Answer(answer),
-                    Err(_) => End::Cancelled(Some(seq)),
-                },
-                () = promise.cancelled() => End::Cancelled(Some(seq)),
-                () = shared.abort.cancelled() => End::Cancelled(Some(seq)),
-                },
-            }
-        }
+    let (tx, rx) = oneshot::channel();
+    shared.waiting.insert(id, tx);
+    let mut pending = Pending {
+        shared: Arc::clone(&shared),
+        id,
+        seq: None,
+        answered: false,
     };
-    let counters = &shared.counters;
-    match end {
-        End::Answer(answer) => {
-            let result = match answer {
-                AnswerKind::Ran(outcome) => f.result(outcome).map_err(task_error),
-                AnswerKind::Crashed(message) => Err(TaskError::crashed(message)),
-                AnswerKind::TimedOut(message) => Err(TaskError::timeout(message)),
-            };
-            // Counted before the task's waiter wakes: stats read after `task.await` include it.
-            let outcome = if result.is_ok() {
-                &counters.completed
-            } else {
-                &counters.failed
-            };
-            let counted = || {
-                outcome.fetch_add(1, Ordering::Relaxed);
-            };
-            if !promise.resolve_then(result, counted) {
-                counters.cancelled.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        End::Unpublished(error) => {
-            shared.waiting.remove(id);
-            let counted = || {
-                counters.failed.fetch_add(1, Ordering::Relaxed);
-            };
-            if !promise.resolve_then(Err(error), counted) {
-                counters.cancelled.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        End::Cancelled(seq) => {
-            shared.waiting.remove(id);
-            if seq.is_none() {
-                shared.task_published();
-            }
-            promise.fail(TaskError::cancelled());
-            if let Some(seq) = seq {
-                // Workers skip it: the message leaves the stream (before the task counts as
-                // ended, so `shutdown` returns after it). A worker already running it
-                // publishes a result nobody waits for (counted as a duplicate).
-                if let Err(e) = shared.task_stream.delete_message(seq).await {
-                    tracing::debug!(seq, error = %e, "could not delete a cancelled task's message");
-                }
-            }
-            counters.cancelled.fetch_add(1, Ordering::Relaxed);
-        }
+    let published = publish(&shared, id, payload).await;
+    unpublished.release();
+    pending.seq = Some(published?);
+    let answer = rx.await.map_err(|_| TaskError::cancelled())?;
+    pending.answered = true;
+    drop(pending);
+    match answer {
+        AnswerKind::Ran(outcome) => f.result(outcome).map_err(TaskError::from),
+        AnswerKind::Crashed(message) => Err(TaskError::crashed(message)),
+        AnswerKind::TimedOut(message) => Err(TaskError::timeout(message)),
     }
-    // The task has ended: `shutdown` may return.
-    drop(admitted);
 }
 
 /// Publishes the task's message until the server stores it; returns its stream sequence, or

@@ -3,14 +3,13 @@
 mod builder;
 mod driver;
 mod listener;
-mod room;
 mod shared;
 mod submit;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use futurepool_core::{PoolStats, Task};
+use futurepool_core::{AsyncPool, PoolStats, Task};
 use futurepool_stream::{Map, MapInput, MapUnordered, SubmitFn, map_tasks, map_tasks_unordered};
 use futurepool_worker::{Registry, RemoteFn};
 use serde::Serialize;
@@ -54,6 +53,8 @@ const MAP_BUFFER: usize = 64;
 /// ```
 #[derive(Clone)]
 pub struct RemotePool {
+    /// Runs each task's driver: the tasks' lifecycle, counts, bounded room and cancellation.
+    tasks: AsyncPool,
     shared: Arc<Shared>,
 }
 
@@ -70,8 +71,8 @@ impl RemotePool {
         RemotePoolBuilder::new(registry)
     }
 
-    pub(crate) fn from_shared(shared: Arc<Shared>) -> Self {
-        Self { shared }
+    pub(crate) fn from_parts(tasks: AsyncPool, shared: Arc<Shared>) -> Self {
+        Self { tasks, shared }
     }
 
     /// Runs `f` on every item of `items` (an iterator or a stream) on the workers; yields the
@@ -156,12 +157,8 @@ impl RemotePool {
     /// # }
     /// ```
     pub fn shutdown(&self) -> impl Future<Output = ()> + Send + 'static {
-        self.shared.close();
-        let shared = Arc::clone(&self.shared);
-        async move {
-            shared.drained().await;
-            shared.stop_listener.cancel();
-        }
+        let tasks = self.tasks.shutdown();
+        self.then_stop(tasks)
     }
 
     /// Stops accepting tasks and cancels every unresolved one (their messages leave the
@@ -176,12 +173,20 @@ impl RemotePool {
     /// # }
     /// ```
     pub fn shutdown_now(&self) -> impl Future<Output = ()> + Send + 'static {
-        self.shared.close();
-        self.shared.abort.cancel();
-        self.shared.waiting.clear();
+        let tasks = self.tasks.shutdown_now();
+        self.then_stop(tasks)
+    }
+
+    /// Once `tasks` (the core's shutdown) is done and the messages of the tasks that ended
+    /// unanswered have left the stream, stops the listener.
+    fn then_stop(
+        &self,
+        tasks: impl Future<Output = ()> + Send + 'static,
+    ) -> impl Future<Output = ()> + Send + 'static {
         let shared = Arc::clone(&self.shared);
         async move {
-            shared.drained().await;
+            tasks.await;
+            shared.until_zero(&shared.counters.deleting).await;
             shared.stop_listener.cancel();
         }
     }
@@ -198,7 +203,7 @@ impl RemotePool {
     /// # }
     /// ```
     pub fn is_shutdown(&self) -> bool {
-        self.shared.is_closed()
+        self.tasks.is_shutdown()
     }
 
     /// A snapshot of the task counters. `running` counts the unresolved tasks a worker has said
@@ -215,7 +220,7 @@ impl RemotePool {
     /// # }
     /// ```
     pub fn stats(&self) -> PoolStats {
-        self.shared.stats()
+        self.shared.stats(|| self.tasks.stats())
     }
 
     /// Answers that arrived for tasks already resolved or cancelled (a task run again after

@@ -13,7 +13,6 @@ use futurepool_worker::Registry;
 use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use super::room::{Place, Room};
 use crate::nats::names::{ACK_WAIT_MS, MAX_ATTEMPTS, Names, REPLY_TO, STARTED_TO, TIMEOUT_MS};
 use crate::nats::wire::AnswerKind;
 
@@ -82,27 +81,18 @@ impl Waiting {
         }
     }
 
-    /// Drops every waiting sender: their tasks resolve as cancelled.
-    pub(crate) fn clear(&self) {
-        let all = std::mem::take(&mut *self.lock());
-        drop(all);
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, Tasks> {
         self.tasks.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-/// Monotonic task counters.
+/// What the pool counts itself; the tasks' own counts are the core's.
 #[derive(Default)]
 pub(crate) struct Counters {
-    pub(crate) submitted: AtomicU64,
-    pub(crate) completed: AtomicU64,
-    pub(crate) failed: AtomicU64,
-    pub(crate) cancelled: AtomicU64,
-    pub(crate) rejected: AtomicU64,
     /// Tasks accepted whose message the server has not yet stored (or that ended first).
     pub(crate) unpublished: AtomicUsize,
+    /// Deletes of the messages of tasks that ended unanswered, not yet done.
+    pub(crate) deleting: AtomicUsize,
 }
 
 pub(crate) struct Shared {
@@ -123,17 +113,9 @@ pub(crate) struct Shared {
     pub(crate) next_id: AtomicU64,
     pub(crate) waiting: Arc<Waiting>,
     pub(crate) counters: Counters,
-    /// The lifecycle word: bit 0 is set once the pool is shut down, the rest counts the tasks
-    /// admitted and not yet ended (two per task). One word, so that a submit racing
-    /// `shutdown` is either counted before the close (and awaited) or refused after it.
-    pub(crate) lifecycle: AtomicUsize,
-    /// The `queue_capacity` bound: a place per unresolved task, held by its [`Admitted`].
-    pub(crate) room: Room,
-    /// Fired by `shutdown_now`: drivers stop waiting and cancel their tasks.
-    pub(crate) abort: CancellationToken,
     /// Fired once the pool is gone or drained: the listener stops and removes its consumer.
     pub(crate) stop_listener: CancellationToken,
-    /// Woken when the admitted tasks of a closed pool, or `unpublished`, drop to zero.
+    /// Woken when `unpublished` or `deleting` drops to zero.
     pub(crate) changed: Notify,
 }
 
@@ -163,51 +145,6 @@ impl Shared {
         (headers, bytes)
     }
 
-    /// Admits one task holding `place` in the room: its count and its place are released
-    /// when the guard drops. `None` once the pool is shut down (the count taken for the check
-    /// and the place are given back at once).
-    pub(crate) fn admit(self: &Arc<Self>, place: Place) -> Option<Admitted> {
-        let admitted = Admitted {
-            shared: Arc::clone(self),
-            _place: place,
-        };
-        if self.lifecycle.fetch_add(ONE, Ordering::AcqRel) & CLOSED == 0 {
-            Some(admitted)
-        } else {
-            None
-        }
-    }
-
-    /// Refuses further tasks; `drained` then waits for the admitted ones. Closing the room
-    /// after the word, a `submit_wait` woken by it, or one that took a place just before,
-    /// is refused by `admit`.
-    pub(crate) fn close(&self) {
-        self.lifecycle.fetch_or(CLOSED, Ordering::AcqRel);
-        self.room.close();
-    }
-
-    pub(crate) fn is_closed(&self) -> bool {
-        self.lifecycle.load(Ordering::Acquire) & CLOSED != 0
-    }
-
-    /// Tasks admitted and not yet ended.
-    pub(crate) fn outstanding(&self) -> usize {
-        self.lifecycle.load(Ordering::Acquire) / ONE
-    }
-
-    /// Waits until the pool is closed and every admitted task has ended.
-    pub(crate) async fn drained(&self) {
-        loop {
-            let changed = self.changed.notified();
-            tokio::pin!(changed);
-            changed.as_mut().enable();
-            if self.lifecycle.load(Ordering::Acquire) == CLOSED {
-                return;
-            }
-            changed.await;
-        }
-    }
-
     /// Counts a task's message as stored (or its task as ended before it was).
     pub(crate) fn task_published(&self) {
         if self.counters.unpublished.fetch_sub(1, Ordering::AcqRel) == 1 {
@@ -228,41 +165,41 @@ impl Shared {
         }
     }
 
-    pub(crate) fn stats(&self) -> PoolStats {
-        let c = &self.counters;
-        let mut stats = PoolStats::default();
-        stats.submitted = c.submitted.load(Ordering::Relaxed);
-        // `running` first, capped by `outstanding`: a task resolving between the two reads is
-        // not counted twice.
+    /// Deletes message `seq` of the task stream in the background; `until_zero(deleting)`
+    /// waits for it.
+    pub(crate) fn delete_message(shared: &Arc<Self>, seq: u64) {
+        shared.counters.deleting.fetch_add(1, Ordering::AcqRel);
+        let done = Deleting(Arc::clone(shared));
+        // Dropped unpolled when the runtime is gone: `Deleting` still uncounts it.
+        drop(shared.runtime.spawn(async move {
+            if let Err(e) = done.0.task_stream.delete_message(seq).await {
+                tracing::debug!(seq, error = %e, "could not delete a cancelled task's message");
+            }
+            drop(done);
+        }));
+    }
+
+    /// The pool's stats: the core's counts of its tasks (`core`), with `running` the
+    /// unresolved tasks a worker said it started and `queued` the others.
+    pub(crate) fn stats(&self, core: impl FnOnce() -> PoolStats) -> PoolStats {
+        // `running` first, capped by the unresolved count read after it: a task resolving
+        // between the two reads is not counted twice.
         let running = self.waiting.running();
-        let outstanding = self.outstanding();
-        stats.running = running.min(outstanding);
-        stats.queued = outstanding - stats.running;
-        stats.completed = c.completed.load(Ordering::Relaxed);
-        stats.failed = c.failed.load(Ordering::Relaxed);
-        stats.cancelled = c.cancelled.load(Ordering::Relaxed);
-        stats.rejected = c.rejected.load(Ordering::Relaxed);
+        let mut stats = core();
+        let unresolved = stats.running + stats.queued;
+        stats.running = running.min(unresolved);
+        stats.queued = unresolved - stats.running;
         stats
     }
 }
 
-/// The lifecycle word's closed bit.
-const CLOSED: usize = 1;
-/// One admitted task in the lifecycle word.
-const ONE: usize = 2;
+/// One background delete of a message, uncounted from `deleting` when dropped.
+struct Deleting(Arc<Shared>);
 
-/// One admitted task's count and its place in the room, released (waking `shutdown` if it
-/// was the last, and a waiting `submit_wait`) when dropped, on whatever path the task ends.
-pub(crate) struct Admitted {
-    shared: Arc<Shared>,
-    /// Given back after the count (a field drops after `Drop::drop`).
-    _place: Place,
-}
-
-impl Drop for Admitted {
+impl Drop for Deleting {
     fn drop(&mut self) {
-        if self.shared.lifecycle.fetch_sub(ONE, Ordering::AcqRel) == CLOSED | ONE {
-            self.shared.changed.notify_waiters();
+        if self.0.counters.deleting.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.changed.notify_waiters();
         }
     }
 }

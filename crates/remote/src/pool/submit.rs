@@ -1,19 +1,25 @@
 //! Submitting a task: checked against the registry and the server's size limit, encoded,
-//! then handed to its driver.
+//! then handed to the pool's [`AsyncPool`](futurepool_core::AsyncPool) as its driver's future:
+//! the core accepts or refuses it (one atomic decision against `shutdown`), counts it, holds
+//! its place in the bounded queue and cancels it.
 
+use std::future::{Future, Ready, ready};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use futurepool_core::{Promise, Task, TaskError, TrySubmitError};
-use futurepool_worker::{Failure, RemoteFn, codec};
+use futurepool_core::{Task, TaskError, TrySubmitError};
+use futurepool_worker::{RemoteFn, codec};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::sync::oneshot;
 
 use super::RemotePool;
-use super::driver::drive;
-use super::room::{NoRoom, Place};
-use crate::nats::wire::task_error;
+use super::driver::{Count, Unpublished, drive};
+
+/// A task ready for the core: its driver, or the error it resolves to at once.
+enum Prepared<Fut, R> {
+    Call(Fut, Count),
+    Invalid(Ready<Result<R, TaskError>>),
+}
 
 impl RemotePool {
     /// Submits `f(arg)`: publishes the task to the namespace's stream and returns its [`Task`]
@@ -48,15 +54,15 @@ impl RemotePool {
         A: Serialize + 'static,
         R: DeserializeOwned + Send + 'static,
     {
-        let shared = &self.shared;
-        if shared.is_closed() {
-            return self.refused(NoRoom::Shutdown);
+        if let Some(refused) = self.refused_if_shut() {
+            return refused;
         }
-        match shared.room.take_now() {
-            Ok(place) => self
-                .submit_in(f, arg, place)
-                .unwrap_or_else(|_| self.refused(NoRoom::Shutdown)),
-            Err(why) => self.refused(why),
+        match self.prepare(f, &arg) {
+            Prepared::Call(driver, count) => {
+                count.count();
+                self.tasks.submit_fallible(driver)
+            }
+            Prepared::Invalid(error) => self.tasks.submit_fallible(error),
         }
     }
 
@@ -92,16 +98,20 @@ impl RemotePool {
         A: Serialize + 'static,
         R: DeserializeOwned + Send + 'static,
     {
-        if self.shared.is_closed() {
+        if self.tasks.is_shutdown() {
             return Err(TrySubmitError::Shutdown(arg));
         }
-        match self.shared.room.take_now() {
-            Ok(place) => self
-                .submit_in(f, arg, place)
-                .map_err(TrySubmitError::Shutdown),
-            Err(NoRoom::Full) => Err(TrySubmitError::Full(arg)),
-            Err(NoRoom::Shutdown) => Err(TrySubmitError::Shutdown(arg)),
-        }
+        let submitted = match self.prepare(f, &arg) {
+            Prepared::Call(driver, count) => {
+                count.count();
+                self.tasks.try_submit_fallible(driver).map_err(forget)
+            }
+            Prepared::Invalid(error) => self.tasks.try_submit_fallible(error).map_err(forget),
+        };
+        submitted.map_err(|refused| match refused {
+            TrySubmitError::Full(()) => TrySubmitError::Full(arg),
+            TrySubmitError::Shutdown(()) => TrySubmitError::Shutdown(arg),
+        })
     }
 
     /// Submits `f(arg)` once the pool has room: waits while
@@ -135,103 +145,83 @@ impl RemotePool {
         A: Serialize + 'static,
         R: DeserializeOwned + Send + 'static,
     {
-        if self.shared.is_closed() {
-            return self.refused(NoRoom::Shutdown);
+        if let Some(refused) = self.refused_if_shut() {
+            return refused;
         }
-        match self.shared.room.take().await {
-            Ok(place) => self
-                .submit_in(f, arg, place)
-                .unwrap_or_else(|_| self.refused(NoRoom::Shutdown)),
-            Err(why) => self.refused(why),
+        match self.prepare(f, &arg) {
+            Prepared::Call(driver, count) => {
+                drop(arg);
+                // Counted for `flush` once accepted: a submit still waiting for room is not
+                // submitted yet.
+                let task = self.tasks.submit_wait_fallible(driver).await;
+                count.count();
+                task
+            }
+            Prepared::Invalid(error) => self.tasks.submit_wait_fallible(error).await,
         }
     }
 
-    /// A task refused at submission (counted), resolved at once.
-    fn refused<R>(&self, why: NoRoom) -> Task<R> {
-        self.shared
-            .counters
-            .rejected
-            .fetch_add(1, Ordering::Relaxed);
-        Task::ready(Err(match why {
-            NoRoom::Full => TaskError::rejected(),
-            NoRoom::Shutdown => TaskError::shutdown(),
-        }))
+    /// After shutdown, the task refused (and counted) by the core, without encoding a call
+    /// that cannot run.
+    fn refused_if_shut<R: Send + 'static>(&self) -> Option<Task<R>> {
+        self.tasks.is_shutdown().then(|| {
+            self.tasks
+                .submit_fallible(ready(Err::<R, _>(TaskError::shutdown())))
+        })
     }
 
-    /// Submits `f(arg)` holding `place` in the room; gives `arg` back (and the place) if the
-    /// pool is shut down.
-    fn submit_in<A, R>(&self, f: RemoteFn<A, R>, arg: A, place: Place) -> Result<Task<R>, A>
+    /// The driver of `f(arg)`, or the error it resolves to at once.
+    fn prepare<A, R>(
+        &self,
+        f: RemoteFn<A, R>,
+        arg: &A,
+    ) -> Prepared<impl Future<Output = Result<R, TaskError>> + Send + 'static + use<A, R>, R>
     where
         A: Serialize + 'static,
         R: DeserializeOwned + Send + 'static,
     {
         let shared = &self.shared;
-        let counters = &shared.counters;
-        let Some(admitted) = shared.admit(place) else {
-            return Err(arg);
-        };
-        counters.submitted.fetch_add(1, Ordering::Relaxed);
         let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
-        let payload = match self.encode_call(f, id, &arg) {
-            Ok(payload) => payload,
-            Err(failure) => {
-                counters.failed.fetch_add(1, Ordering::Relaxed);
-                drop(admitted);
-                return Ok(Task::ready(Err(task_error(failure))));
+        match self.encode_call(f, id, arg) {
+            Ok(payload) => {
+                let (unpublished, count) = Unpublished::new(shared);
+                Prepared::Call(
+                    drive(Arc::clone(shared), unpublished, f, id, payload),
+                    count,
+                )
             }
-        };
-        drop(arg);
-        let (promise, task) = Promise::new();
-        let (tx, rx) = oneshot::channel();
-        shared.waiting.insert(id, tx);
-        counters.unpublished.fetch_add(1, Ordering::AcqRel);
-        shared.runtime.spawn(drive(
-            Arc::clone(shared),
-            admitted,
-            f,
-            id,
-            payload,
-            rx,
-            promise,
-        ));
-        Ok(task)
+            Err(error) => Prepared::Invalid(ready(Err(error))),
+        }
     }
 
-    /// The encoded call of `f(arg)`, after checking that `f` is in the pool's registry.
+    /// The encoded call of `f(arg)`, after checking that `f` is in the pool's registry and
+    /// that the message fits the server's `max_payload`.
     fn encode_call<A: Serialize, R>(
         &self,
         f: RemoteFn<A, R>,
         id: u64,
         arg: &A,
-    ) -> Result<Vec<u8>, Failure> {
-        let wanted = f.signature();
-        match self.shared.registry.signature(f.name()) {
-            Some(known) if known.matches(&wanted) => {}
-            Some(known) => {
-                return Err(Failure::Invalid(format!(
-                    "function `{}` has other types in the pool's registry: it holds {known}, the task wants {wanted}",
-                    f.name()
-                )));
-            }
-            None => {
-                return Err(Failure::Invalid(format!(
-                    "function `{}` is not in the pool's registry (add it with `Registry::with`)",
-                    f.name()
-                )));
-            }
-        }
-        let call = f.call(id, arg)?;
+    ) -> Result<Vec<u8>, TaskError> {
+        let call = self.shared.registry.call(f, id, arg)?;
         let payload = codec::encode(&call).map_err(|e| {
-            Failure::Invalid(format!("the call of `{}` failed to encode: {e}", f.name()))
+            TaskError::invalid(format!("the call of `{}` failed to encode: {e}", f.name()))
         })?;
         let limit = self.shared.max_payload;
         let size = payload.len() + self.shared.header_bytes;
         if size > limit {
-            return Err(Failure::Invalid(format!(
+            return Err(TaskError::invalid(format!(
                 "the call of `{}` is too large: {size} bytes (with its headers), over the NATS server's max_payload of {limit} bytes",
                 f.name()
             )));
         }
         Ok(payload)
+    }
+}
+
+/// A refusal without the future it gave back (dropped: its call is given back instead).
+fn forget<F>(refused: TrySubmitError<F>) -> TrySubmitError<()> {
+    match refused {
+        TrySubmitError::Full(_) => TrySubmitError::Full(()),
+        TrySubmitError::Shutdown(_) => TrySubmitError::Shutdown(()),
     }
 }

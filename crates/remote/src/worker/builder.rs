@@ -2,7 +2,6 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use async_nats::ConnectOptions;
@@ -11,7 +10,7 @@ use async_nats::jetstream::consumer::{PullConsumer, pull};
 use futurepool_core::BuildError;
 use futurepool_process::ProcessPool;
 use futurepool_worker::Registry;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 
 use super::serve::{Serving, follow_ack_wait, pull_loop};
 use crate::nats::connection;
@@ -268,7 +267,7 @@ impl WorkerBuilder {
         };
         let slots = Arc::new(Semaphore::new(self.concurrency));
         let serving = Arc::new(Serving {
-            consumer_ack_wait_ms: AtomicU64::new(u64::MAX),
+            consumer_ack_wait_ms: watch::channel(u64::MAX).0,
             client: conn.client,
             js: conn.js,
             names,
@@ -276,7 +275,7 @@ impl WorkerBuilder {
             registry: self.registry,
             isolated,
         });
-        serving.set_consumer_ack_wait(consumer.cached_info().config.ack_wait);
+        serving.set_consumer_ack_wait(&consumer.cached_info().config);
         let follow = follow_ack_wait(consumer.clone(), Arc::clone(&serving));
         tokio::select! {
             () = stop => {}

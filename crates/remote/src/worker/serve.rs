@@ -2,25 +2,26 @@
 //! progress acks, publish its answer, then double-ack it.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_nats::Client;
-use async_nats::jetstream::consumer::PullConsumer;
+use async_nats::jetstream::consumer::{self, PullConsumer};
 use async_nats::jetstream::{AckKind, Context};
 use futurepool_process::ProcessPool;
 use futurepool_worker::Registry;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 
 use super::pull::Pull;
 use super::task::handle;
 use crate::nats::names::Names;
+use crate::nats::setup;
 
 /// What every task of one worker needs.
 pub(crate) struct Serving {
-    /// The `ack_wait` of the namespace's shared consumer, in milliseconds, as last read: the
-    /// pool built last set it, and it may be shorter than a task's own pool asked for.
-    pub(crate) consumer_ack_wait_ms: AtomicU64,
+    /// The `ack_wait` of the namespace's shared consumer, in milliseconds, as last read (or
+    /// the lower one a pool announced it is about to set): it may be shorter than a task's own
+    /// pool asked for. Running tasks watch it, and progress-ack at once when it drops.
+    pub(crate) consumer_ack_wait_ms: watch::Sender<u64>,
     /// For the started notices (plain NATS).
     pub(crate) client: Client,
     pub(crate) js: Context,
@@ -32,9 +33,6 @@ pub(crate) struct Serving {
     /// The child processes of `isolate(true)`.
     pub(crate) isolated: Option<ProcessPool>,
 }
-
-/// How often the worker reads the shared consumer's `ack_wait` again.
-const CONSUMER_REFRESH: Duration = Duration::from_secs(2);
 
 /// Pulls and starts tasks forever, never more than `slots` at once.
 pub(crate) async fn pull_loop(
@@ -80,28 +78,33 @@ pub(crate) async fn pull_loop(
 
 impl Serving {
     pub(crate) fn consumer_ack_wait(&self) -> Duration {
-        // Relaxed: a lone setting; nothing else is published with it, and a read a moment old
-        // is as good as the next.
-        Duration::from_millis(self.consumer_ack_wait_ms.load(Ordering::Relaxed))
+        Duration::from_millis(*self.consumer_ack_wait_ms.borrow())
     }
 
-    /// Records the shared consumer's `ack_wait` (never under 100 ms, the pools' minimum).
-    pub(crate) fn set_consumer_ack_wait(&self, ack_wait: Duration) {
+    /// Records the shared consumer's `ack_wait` (never under 100 ms, the pools' minimum) from
+    /// its settings: the lower of its `ack_wait` and the one a pool announced in it.
+    pub(crate) fn set_consumer_ack_wait(&self, config: &consumer::Config) {
+        let ack_wait = setup::announced_ack_wait(config)
+            .map_or(config.ack_wait, |announced| announced.min(config.ack_wait));
         let ms = u64::try_from(ack_wait.as_millis())
             .unwrap_or(u64::MAX)
             .max(100);
-        // Relaxed: see `consumer_ack_wait`.
-        self.consumer_ack_wait_ms.store(ms, Ordering::Relaxed);
+        // Wakes the running tasks only when it changes.
+        self.consumer_ack_wait_ms.send_if_modified(|now| {
+            let changed = *now != ms;
+            *now = ms;
+            changed
+        });
     }
 }
 
-/// Reads the shared consumer's `ack_wait` every [`CONSUMER_REFRESH`], forever: a pool built
+/// Reads the shared consumer's `ack_wait` every [`setup::SETTINGS_REFRESH`], forever: a pool built
 /// while this worker runs tasks may have shortened it.
 pub(crate) async fn follow_ack_wait(consumer: PullConsumer, serving: Arc<Serving>) {
     loop {
-        tokio::time::sleep(CONSUMER_REFRESH).await;
+        tokio::time::sleep(setup::SETTINGS_REFRESH).await;
         if let Ok(info) = consumer.get_info().await {
-            serving.set_consumer_ack_wait(info.config.ack_wait);
+            serving.set_consumer_ack_wait(&info.config);
         }
     }
 }

@@ -130,8 +130,10 @@ async fn run_with_acks(
     let run = run(serving, call, meta);
     tokio::pin!(run);
     // Three progress acks per ack_wait: the task's pool's, or the consumer's if shorter
-    // (read again at each ack, as a pool built meanwhile may have shortened it).
+    // (read again at each ack). A pool about to shorten it announces so first, and waits
+    // until every worker has seen it: then the task is acked at once and on the new period.
     let period = || meta.ack_wait.min(serving.consumer_ack_wait()) / 3;
+    let mut lowered = serving.consumer_ack_wait_ms.subscribe();
     let progress = tokio::time::sleep(period());
     tokio::pin!(progress);
     let notice = tokio::time::sleep(NOTICE_AFTER);
@@ -157,6 +159,10 @@ async fn run_with_acks(
                 )));
             }
             () = &mut progress => {
+                let _ = message.ack_with(AckKind::Progress).await;
+                progress.as_mut().reset(tokio::time::Instant::now() + period());
+            }
+            Ok(()) = lowered.changed() => {
                 let _ = message.ack_with(AckKind::Progress).await;
                 progress.as_mut().reset(tokio::time::Instant::now() + period());
             }

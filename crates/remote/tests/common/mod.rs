@@ -423,6 +423,13 @@ pub async fn watchdog<F: std::future::Future<Output = ()>>(secs: u64, test: F) {
     }
 }
 
+/// The namespace's workers' consumer, as the server has it now.
+pub async fn consumer_info(url: &str, namespace: &str) -> async_nats::jetstream::consumer::Info {
+    let js = async_nats::jetstream::new(async_nats::connect(url).await.unwrap());
+    let stream = js.get_stream(format!("{namespace}_tasks")).await.unwrap();
+    stream.consumer_info("workers").await.unwrap()
+}
+
 /// A fresh temporary file path for a marker file.
 pub fn marker(name: &str) -> PathBuf {
     let path =
