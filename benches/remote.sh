@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # RemotePool vs dask.distributed, side by side in one run:
-#   20,000 tiny tasks over 1, 2 and 3 worker processes (tasks/s and the ratio), one submit
+#   20,000 tiny tasks over 1, 2 and 3 worker processes (tasks/s and the ratio), the same with
+#   2 workers on a three-node JetStream cluster with replicas(3) beside one server, one submit
 #   round trip, and the seed's CPU workload over 3 remote workers vs one CpuPool.
 # Creates a venv with `distributed` (minutes the first time; kept in $VENV), starts its own
 # nats-server (installed by scripts/ensure-nats-server.sh when missing).

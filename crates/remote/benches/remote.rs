@@ -1,6 +1,7 @@
 //! RemotePool on loopback: 20,000 tiny tasks over 1, 2 and 3 worker processes (submit +
-//! `as_completed`), one submit round trip, and the seed's CPU workload over 3 workers vs one
-//! `CpuPool`. With `--dask JSON` (what `benches/python/dask_bench.py` printed, as
+//! `as_completed`), the same with 2 workers on a three-node JetStream cluster with
+//! `replicas(3)` (R3) beside one server (R1), one submit round trip, and the seed's CPU
+//! workload over 3 workers vs one `CpuPool`. With `--dask JSON` (what `benches/python/dask_bench.py` printed, as
 //! `benches/remote.sh` runs it) it prints dask's numbers beside them and the ratios.
 //!
 //! ```text
@@ -13,6 +14,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::cluster::Cluster;
 use common::{CPU_BOUND, SQUARE, Server, WorkerProcess, registry};
 use futurepool_core::CpuPool;
 use futurepool_remote::RemotePool;
@@ -101,6 +103,26 @@ fn main() {
             pool.shutdown().await;
         }
 
+        // The same tiny tasks with 2 workers, on a three-node cluster keeping every stream on
+        // all three nodes: a message is acked once two of the three have stored it.
+        let cluster_rate = {
+            let cluster = Cluster::start(3).await;
+            let _workers: Vec<_> = (0..2)
+                .map(|_| WorkerProcess::start(&cluster.url, "benchr3", 64, false))
+                .collect();
+            let pool = RemotePool::builder(registry())
+                .url(&cluster.url)
+                .namespace("benchr3")
+                .replicas(3)
+                .build()
+                .await
+                .expect("a pool on the cluster");
+            throughput(&pool, 500).await; // warm up
+            let rate = throughput(&pool, tasks).await;
+            pool.shutdown().await;
+            rate
+        };
+
         let _workers: Vec<_> = (0..3)
             .map(|_| WorkerProcess::start(&server.url, "seed", 1, false))
             .collect();
@@ -136,6 +158,11 @@ fn main() {
                 None => println!("| {workers} | {rate:.0} | – | – |"),
             }
         }
+        println!(
+            "\n2 workers, three-node cluster, replicas(3): {cluster_rate:.0} tasks/s; one server (R1): {:.0} tasks/s (R3/R1 {:.2}×)",
+            rates[1],
+            cluster_rate / rates[1]
+        );
         match json_number(&dask, "round_trip_s") {
             Some(d) => println!(
                 "\none submit round trip (median of 200, 1 worker): RemotePool {:.0} µs, dask {:.0} µs ({:.1}×)",

@@ -24,8 +24,11 @@ pub(crate) struct Connection {
 pub(crate) struct Servers {
     /// Each URL without user info: safe to print.
     pub(crate) shown: Vec<String>,
-    /// `user:password` or a token, from the first URL that has user info.
+    /// `user:password` or a token, from the URLs that have user info (all the same: one
+    /// connection presents one set of credentials to whichever server it reaches).
     credentials: Option<Credentials>,
+    /// Every password or token found in any URL, to scrub from messages.
+    secrets: Vec<String>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -36,10 +39,14 @@ enum Credentials {
 
 impl Servers {
     /// Reads a comma-separated list of URLs (`nats://user:pass@host:4222`, `nats://TOKEN@host`,
-    /// `host:4222`).
-    pub(crate) fn parse(urls: &str) -> Self {
+    /// `host:4222`). URLs of one list may carry user info or not; those that do must carry the
+    /// same (a connection presents one set of credentials to every server of a cluster), else
+    /// the error says so, naming no secret.
+    pub(crate) fn parse(urls: &str) -> Result<Self, String> {
         let mut shown = Vec::new();
         let mut credentials = None;
+        let mut secrets = Vec::new();
+        let mut differ = false;
         for url in urls.split(',').map(str::trim).filter(|u| !u.is_empty()) {
             let (scheme, rest) = match url.find("://") {
                 Some(at) => (&url[..at + 3], &url[at + 3..]),
@@ -50,19 +57,48 @@ impl Servers {
                 Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
                 None => (None, rest),
             };
-            if let Some(info) = info
-                && credentials.is_none()
-            {
-                credentials = Some(match info.split_once(':') {
+            if let Some(info) = info {
+                let found = match info.split_once(':') {
                     Some((user, password)) => {
                         Credentials::UserPassword(percent_decode(user), percent_decode(password))
                     }
                     None => Credentials::Token(percent_decode(info)),
-                });
+                };
+                // Both the decoded secret and its form as written in the URL.
+                let (secret, raw) = match (&found, info.split_once(':')) {
+                    (Credentials::UserPassword(_, password), Some((_, raw))) => {
+                        (password.clone(), raw)
+                    }
+                    (Credentials::Token(token), _) => (token.clone(), info),
+                    (Credentials::UserPassword(..), None) => unreachable!("split above"),
+                };
+                for secret in [secret, raw.to_owned()] {
+                    if !secret.is_empty() && !secrets.contains(&secret) {
+                        secrets.push(secret);
+                    }
+                }
+                match &credentials {
+                    None => credentials = Some(found),
+                    Some(first) => differ |= *first != found,
+                }
             }
             shown.push(format!("{scheme}{host}"));
         }
-        Self { shown, credentials }
+        // Longest first, so a secret containing another is scrubbed whole.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        if differ {
+            return Err(format!(
+                "the NATS server URLs {} carry different credentials in their user info: one \
+                 connection presents one set to every server; give the same user info on each \
+                 URL (or on one), or use `connect_options`",
+                shown.join(",")
+            ));
+        }
+        Ok(Self {
+            shown,
+            credentials,
+            secrets,
+        })
     }
 
     /// The URLs for messages: never a password or a token.
@@ -70,18 +106,13 @@ impl Servers {
         self.shown.join(",")
     }
 
-    /// `text` with every secret of the URLs replaced by `***`.
+    /// `text` with every secret of every URL replaced by `***`.
     pub(crate) fn scrub(&self, text: &str) -> String {
-        let secret = match &self.credentials {
-            Some(Credentials::UserPassword(_, password)) => password,
-            Some(Credentials::Token(token)) => token,
-            None => return text.to_owned(),
-        };
-        if secret.is_empty() {
-            text.to_owned()
-        } else {
-            text.replace(secret.as_str(), "***")
+        let mut text = text.to_owned();
+        for secret in &self.secrets {
+            text = text.replace(secret.as_str(), "***");
         }
+        text
     }
 
     /// `options` with the URLs' credentials, if any (they win over the options' own).
@@ -123,7 +154,7 @@ pub(crate) async fn connect(
     options: ConnectOptions,
     client_name: &str,
 ) -> Result<Connection, BuildError> {
-    let servers = Servers::parse(url);
+    let servers = Servers::parse(url).map_err(BuildError::new)?;
     let shown = servers.display();
     let fail = |what: String| BuildError::new(servers.scrub(&what));
     let addrs = servers
@@ -207,20 +238,52 @@ mod tests {
 
     #[test]
     fn user_info_is_read_and_never_shown() {
-        let s = Servers::parse("nats://alice:s%40cret@127.0.0.1:4222, nats://127.0.0.1:4223");
+        let s =
+            Servers::parse("nats://alice:s%40cret@127.0.0.1:4222, nats://127.0.0.1:4223").unwrap();
         assert_eq!(s.display(), "nats://127.0.0.1:4222,nats://127.0.0.1:4223");
         assert_eq!(
             s.credentials,
             Some(Credentials::UserPassword("alice".into(), "s@cret".into()))
         );
         assert_eq!(s.scrub("bad s@cret here"), "bad *** here");
-        let t = Servers::parse("tls://T0KEN@nats.example:4222");
+        let t = Servers::parse("tls://T0KEN@nats.example:4222").unwrap();
         assert_eq!(t.display(), "tls://nats.example:4222");
         assert_eq!(t.credentials, Some(Credentials::Token("T0KEN".into())));
-        let plain = Servers::parse("127.0.0.1:4222");
+        let plain = Servers::parse("127.0.0.1:4222").unwrap();
         assert_eq!(
             (plain.display().as_str(), plain.credentials),
             ("127.0.0.1:4222", None)
         );
+    }
+
+    #[test]
+    fn every_urls_user_info_is_read_and_never_shown() {
+        // The same credentials on each URL of a cluster, or on one of them: used for all.
+        let s = Servers::parse(
+            "nats://bob:pw%2F1@127.0.0.1:4222,nats://bob:pw%2F1@127.0.0.1:4223,127.0.0.1:4224",
+        )
+        .unwrap();
+        assert_eq!(
+            s.display(),
+            "nats://127.0.0.1:4222,nats://127.0.0.1:4223,127.0.0.1:4224"
+        );
+        assert_eq!(
+            s.credentials,
+            Some(Credentials::UserPassword("bob".into(), "pw/1".into()))
+        );
+        assert_eq!(s.scrub("x pw/1 y pw%2F1 z"), "x *** y *** z");
+        // Different credentials on two URLs: an error naming neither secret.
+        for urls in [
+            "nats://bob:first@127.0.0.1:4222,nats://bob:second@127.0.0.1:4223",
+            "nats://TOKEN1@127.0.0.1:4222,nats://TOKEN2@127.0.0.1:4223",
+            "nats://bob:first@127.0.0.1:4222,nats://TOKEN2@127.0.0.1:4223",
+        ] {
+            let err = Servers::parse(urls).unwrap_err();
+            assert!(err.contains("different credentials"), "{err}");
+            assert!(err.contains("127.0.0.1:4223"), "{err}");
+            for secret in ["first", "second", "TOKEN1", "TOKEN2"] {
+                assert!(!err.contains(secret), "{err}");
+            }
+        }
     }
 }

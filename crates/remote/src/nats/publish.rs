@@ -8,6 +8,12 @@ use async_nats::jetstream::context::{PublishError, PublishErrorKind};
 use async_nats::jetstream::message::PublishMessage;
 use tokio::time::Instant;
 
+/// The longest pause between two tries. Short: while a cluster elects a stream's new leader
+/// the server answers "no responders" at once, and a message retried within half a second of
+/// the election is stored within half a second of it (a 2 s pause added up to 2 s to the stall
+/// a `kill -9` of the leader causes).
+const MAX_PAUSE: Duration = Duration::from_millis(500);
+
 /// Whether a publish that failed with `kind` may succeed if sent again later: the ack timed
 /// out, the connection broke, or nothing answered (no responders while the server or its
 /// JetStream restarts). A message too large, or anything the server refused, never will.
@@ -45,6 +51,6 @@ pub(crate) async fn publish(
         }
         tracing::debug!(subject, %error, "publishing failed; retrying");
         tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(2));
+        delay = (delay * 2).min(MAX_PAUSE);
     }
 }

@@ -19,12 +19,17 @@ pub(crate) const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
 const RESULT_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Limits a pool's builder may set on both streams of its namespace; `None` keeps the server's
-/// (or, for results, the one-day age).
+/// (or, for results, the one-day age; for replicas, one copy).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub(crate) struct Limits {
     pub(crate) max_bytes: Option<i64>,
     pub(crate) max_age: Option<Duration>,
+    /// How many servers of a cluster keep each stream (1..=5); consumers follow their stream.
+    pub(crate) replicas: Option<usize>,
 }
+
+/// The most replicas a JetStream stream may have.
+pub(crate) const MAX_REPLICAS: usize = 5;
 
 /// The namespace's task stream (work-queue retention: a task is removed once acked), created
 /// with `limits` when missing; an existing one must match.
@@ -41,6 +46,7 @@ pub(crate) async fn task_stream(
         duplicate_window: DUPLICATE_WINDOW,
         max_bytes: limits.max_bytes.unwrap_or(-1),
         max_age: limits.max_age.unwrap_or_default(),
+        num_replicas: limits.replicas.unwrap_or(1),
         ..Default::default()
     };
     open(js, config, limits).await
@@ -60,6 +66,7 @@ pub(crate) async fn result_stream(
         storage: StorageType::File,
         max_bytes: limits.max_bytes.unwrap_or(-1),
         max_age: limits.max_age.unwrap_or(RESULT_MAX_AGE),
+        num_replicas: limits.replicas.unwrap_or(1),
         ..Default::default()
     };
     open(js, config, limits).await
@@ -141,6 +148,11 @@ fn check(
     {
         conflicts.push(format!("max_age {:?}, not {max_age:?}", have.max_age));
     }
+    if let Some(replicas) = limits.replicas
+        && have.num_replicas != replicas
+    {
+        conflicts.push(format!("replicas {}, not {replicas}", have.num_replicas));
+    }
     if conflicts.is_empty() {
         Ok(stream)
     } else {
@@ -165,13 +177,22 @@ pub(crate) fn worker_consumer(names: &Names, ack_wait: Duration) -> pull::Config
     }
 }
 
+/// How long an answer handed to the pool may stay unacked before the server hands it over
+/// again. The pool acks each answer as soon as it has passed it on, so this only bounds how
+/// long an answer lost on its way is missed: one delivered by a stream leader that died (or
+/// over a connection that broke) before reaching the pool waits exactly this long. It was 30
+/// s, and a `kill -9` of the leader of a three-replica result stream stalled a run for 14 s
+/// and more; a redelivery of an answer that did arrive is acked and counted in
+/// `duplicates()`.
+pub(crate) const RESULT_ACK_WAIT: Duration = Duration::from_secs(2);
+
 /// The configuration of a pool's durable consumer of its own results; the server removes it
 /// after an hour without the pool (the pool makes it again if it comes back).
 pub(crate) fn result_consumer(names: &Names, pool_id: &str) -> pull::Config {
     pull::Config {
         durable_name: Some(format!("pool-{pool_id}")),
         ack_policy: AckPolicy::Explicit,
-        ack_wait: Duration::from_secs(30),
+        ack_wait: RESULT_ACK_WAIT,
         max_ack_pending: 100_000,
         filter_subject: names.result_subject(pool_id),
         inactive_threshold: Duration::from_secs(60 * 60),

@@ -187,9 +187,45 @@ impl RemotePoolBuilder {
         self
     }
 
+    /// How many servers of a JetStream cluster keep each of the namespace's streams (default
+    /// 1): 3 on a three-node cluster, so that losing any one server (even the stream's leader,
+    /// to `kill -9`) loses no task. 1 to 5, and no more than the cluster has servers (the
+    /// server refuses the stream otherwise). Set when the pool creates the streams; an existing
+    /// stream with another count is a [`BuildError`]. Give the pool (and the workers) every
+    /// server's URL in [`url`](Self::url), so they reconnect to another when one goes away.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = futurepool_remote::RemotePool::builder(Default::default())
+    ///     .url("nats://10.0.0.5:4222,nats://10.0.0.6:4222,nats://10.0.0.7:4222")
+    ///     .replicas(3);
+    /// # drop(b);
+    /// ```
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let err = futurepool_remote::RemotePool::builder(Default::default())
+    ///     .replicas(7)
+    ///     .build()
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("replicas"));
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn replicas(mut self, n: usize) -> Self {
+        self.limits.replicas = Some(n);
+        self
+    }
+
     /// The NATS server's URL (default `nats://127.0.0.1:4222`), or several separated by
-    /// commas. User info authenticates: `nats://user:password@host:4222`, or
-    /// `nats://TOKEN@host:4222` for a token; it is never printed.
+    /// commas: the servers of a cluster, tried in turn at connect and on every reconnect.
+    /// User info authenticates: `nats://user:password@host:4222`, or `nats://TOKEN@host:4222`
+    /// for a token; it is never printed. In a list, the URLs that carry user info must carry
+    /// the same (one connection presents one set of credentials to whichever server it
+    /// reaches).
     ///
     /// # Examples
     ///
@@ -269,7 +305,8 @@ impl RemotePoolBuilder {
     /// A [`BuildError`] within seconds when the server is unreachable, refuses the
     /// credentials (the message names the server and the cause, never a password, token or
     /// key) or has no JetStream, when a stream of the namespace exists with other settings,
-    /// the namespace is not valid, `ack_wait` is under 100 ms, `max_attempts` is 0,
+    /// the namespace is not valid, `replicas` is not 1 to 5 (or more than the cluster has
+    /// servers), `ack_wait` is under 100 ms, `max_attempts` is 0,
     /// `task_timeout` is 0 or `queue_capacity` is 0.
     ///
     /// # Examples
@@ -298,6 +335,14 @@ impl RemotePoolBuilder {
         }
         if self.task_timeout.is_some_and(|t| t.is_zero()) {
             return Err(BuildError::new("task_timeout must be more than 0"));
+        }
+        if let Some(n) = self.limits.replicas
+            && !(1..=streams::MAX_REPLICAS).contains(&n)
+        {
+            return Err(BuildError::new(format!(
+                "replicas must be 1 to {}, got {n}",
+                streams::MAX_REPLICAS
+            )));
         }
         if self.queue_capacity == Some(0) {
             return Err(BuildError::new(

@@ -25,6 +25,9 @@ pub(crate) struct ResultListener {
     name: String,
 }
 
+/// How long one look at the result consumer may take before it is asked again.
+const CHECK_LIMIT: Duration = Duration::from_secs(1);
+
 /// How the reading of one message stream ended.
 enum Ended {
     Stopped,
@@ -51,6 +54,16 @@ impl ResultListener {
             .map_err(|e| e.to_string())
     }
 
+    /// [`ensure_consumer`](Self::ensure_consumer), given up after [`CHECK_LIMIT`]: while a
+    /// cluster elects the consumer's new leader, a request may go unanswered, and waiting out
+    /// the client's 5 s request timeout would leave the answers unread that much longer after
+    /// the election.
+    async fn check_consumer(&self) -> Result<PullConsumer, String> {
+        tokio::time::timeout(CHECK_LIMIT, self.ensure_consumer())
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {CHECK_LIMIT:?}")))
+    }
+
     /// Reads answers until `stop` fires, then removes the consumer (best effort).
     pub(crate) async fn listen(
         self,
@@ -64,7 +77,7 @@ impl ResultListener {
             }
             // Check the consumer, make it again if missing, and read anew.
             loop {
-                match self.ensure_consumer().await {
+                match self.check_consumer().await {
                     Ok(found) => {
                         consumer = found;
                         break;
@@ -109,8 +122,6 @@ async fn read(consumer: &PullConsumer, waiting: &Waiting, stop: &CancellationTok
             return Ended::Check;
         }
     };
-    // A missed heartbeat alone may be a slow moment; two in a row, the consumer may be gone.
-    let mut missed = false;
     loop {
         let next = tokio::select! {
             () = stop.cancelled() => return Ended::Stopped,
@@ -118,7 +129,6 @@ async fn read(consumer: &PullConsumer, waiting: &Waiting, stop: &CancellationTok
         };
         match next {
             Some(Ok(message)) => {
-                missed = false;
                 match codec::decode::<Answer>(&message.payload) {
                     Ok(answer) => waiting.deliver(answer.id, answer.result),
                     Err(e) => {
@@ -129,9 +139,12 @@ async fn read(consumer: &PullConsumer, waiting: &Waiting, stop: &CancellationTok
                     tracing::debug!(error = %e, "could not ack a result");
                 }
             }
-            Some(Err(e)) if e.kind() == MessagesErrorKind::MissingHeartbeat && !missed => {
-                missed = true;
-                tracing::debug!("a missed heartbeat on the result consumer");
+            // Two heartbeat periods of silence: the consumer may be gone, or its leader
+            // (a cluster's server that died, taking the open pull request with it). Checking
+            // costs one request; waiting for a second miss cost two seconds more of a stall.
+            Some(Err(e)) if e.kind() == MessagesErrorKind::MissingHeartbeat => {
+                tracing::debug!("a missed heartbeat on the result consumer; checking it");
+                return Ended::Check;
             }
             Some(Err(e)) => {
                 tracing::debug!(error = %e, "result stream error; checking the consumer");

@@ -116,14 +116,18 @@ impl std::fmt::Debug for WorkerBuilder {
 
 impl WorkerBuilder {
     /// The NATS server's URL (default `nats://127.0.0.1:4222`), or several separated by
-    /// commas. User info authenticates: `nats://user:password@host:4222`, or
-    /// `nats://TOKEN@host:4222` for a token; it is never printed.
+    /// commas: the servers of a cluster, tried in turn at connect and on every reconnect.
+    /// User info authenticates: `nats://user:password@host:4222`, or `nats://TOKEN@host:4222`
+    /// for a token; it is never printed. In a list, the URLs that carry user info must carry
+    /// the same.
     ///
     /// # Examples
     ///
     /// ```
     /// let b = futurepool_remote::Worker::builder(Default::default()).url("nats://10.0.0.5:4222");
-    /// # drop(b);
+    /// let cluster = futurepool_remote::Worker::builder(Default::default())
+    ///     .url("nats://10.0.0.5:4222,nats://10.0.0.6:4222,nats://10.0.0.7:4222");
+    /// # drop((b, cluster));
     /// ```
     #[must_use]
     pub fn url(mut self, url: impl Into<String>) -> Self {

@@ -1,6 +1,8 @@
 //! A real `nats-server` on a free loopback port, and worker processes, for the tests.
 #![allow(dead_code)]
 
+pub mod cluster;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

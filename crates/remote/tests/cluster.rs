@@ -1,0 +1,323 @@
+//! A real three-node JetStream cluster on loopback with the namespace's streams on three
+//! replicas: the stream leader killed (`kill -9`) with a worker mid-run, and a rolling restart
+//! of every node, lose no task and resolve none twice.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use common::cluster::Cluster;
+use common::{SLOW_SQUARE, WorkerProcess, registry, watchdog};
+use futurepool_remote::RemotePool;
+use tokio::sync::{mpsc, watch};
+
+/// Most of the pool's tasks unresolved at once: what a failure can have in flight.
+const IN_FLIGHT: usize = 400;
+
+/// How long each task sleeps on its worker (ms): the run lasts long enough to fail in.
+const TASK_MS: u64 = 2;
+
+/// A pool on `url` in `namespace` with three replicas, tasks redelivered after 2 s of a
+/// worker's silence, at most [`IN_FLIGHT`] unresolved. A failover leaves a stream without a
+/// leader for 4 to 9 s on nats-server 2.9 (its election timeout), and each `ack_wait` of that
+/// can be one more delivery of a task whose answer could not be stored: ten attempts cover it.
+async fn pool_on(url: &str, namespace: &str) -> RemotePool {
+    RemotePool::builder(registry())
+        .url(url)
+        .namespace(namespace)
+        .replicas(3)
+        .ack_wait(Duration::from_secs(2))
+        .max_attempts(10)
+        .queue_capacity(IN_FLIGHT)
+        .build()
+        .await
+        .unwrap()
+}
+
+/// What a run saw: each task's result count, and the resolve times in order.
+struct Run {
+    resolved: Vec<u32>,
+    times: Vec<Instant>,
+}
+
+impl Run {
+    /// The longest time between two tasks resolving one after the other.
+    fn longest_gap(&self) -> Duration {
+        self.times
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .max()
+            .unwrap_or_default()
+    }
+}
+
+/// Submits tasks `0..` while `more` says so (or `0..total` when `total` is set), checks each
+/// answer is `n²`, and reports each resolution on `progress`.
+async fn run(
+    pool: &RemotePool,
+    total: Option<usize>,
+    more: Arc<AtomicBool>,
+    progress: watch::Sender<usize>,
+) -> Run {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut producer = {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let mut n = 0;
+            while total.map_or(more.load(Ordering::SeqCst), |t| n < t) {
+                let task = pool.submit_wait(SLOW_SQUARE, (n as u64, TASK_MS)).await;
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let result = task.await;
+                    let _ = tx.send((n, result, Instant::now()));
+                });
+                n += 1;
+            }
+            n
+        })
+    };
+    let mut resolved: Vec<u32> = Vec::new();
+    let mut times = Vec::new();
+    let mut submitted = None;
+    while submitted != Some(times.len()) {
+        tokio::select! {
+            done = &mut producer, if submitted.is_none() => {
+                submitted = Some(done.expect("the producer"));
+            }
+            Some((n, result, at)) = rx.recv() => {
+                let (square, _pid) = result.unwrap_or_else(|e| panic!("task {n} failed: {e:?}"));
+                assert_eq!(square, (n as u64) * (n as u64), "task {n}'s answer");
+                if resolved.len() <= n {
+                    resolved.resize(n + 1, 0);
+                }
+                resolved[n] += 1;
+                times.push(at);
+                progress.send_modify(|count| *count += 1);
+            }
+        }
+    }
+    resolved.resize(times.len(), 0);
+    Run { resolved, times }
+}
+
+/// Every task `0..n` resolved exactly once.
+fn assert_each_once(run: &Run) {
+    let wrong: Vec<(usize, u32)> = run
+        .resolved
+        .iter()
+        .enumerate()
+        .filter(|&(_, &c)| c != 1)
+        .map(|(n, &c)| (n, c))
+        .take(10)
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "tasks not resolved exactly once: {wrong:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_stream_leader_and_a_worker_mid_run_loses_nothing() {
+    const TASKS: usize = 5_000;
+    let mut cluster = Cluster::start(3).await;
+    let url = cluster.url.clone();
+    let namespace = "leaderkill";
+    watchdog(90, async {
+        let pool = pool_on(&url, namespace).await;
+        let mut victim = WorkerProcess::start(&url, namespace, 8, false);
+        let _survivor = WorkerProcess::start(&url, namespace, 8, false);
+        let (progress, mut seen) = watch::channel(0);
+        let killed = Arc::new(AtomicUsize::new(usize::MAX));
+        let chaos = {
+            let killed = Arc::clone(&killed);
+            let cluster = &mut cluster;
+            async move {
+                seen.wait_for(|&n| n >= TASKS / 3).await.unwrap();
+                let leader = cluster.stream_leader(&format!("{namespace}_tasks")).await;
+                victim.kill();
+                cluster.kill(leader);
+                killed.store(leader, Ordering::SeqCst);
+                std::future::pending::<()>().await;
+            }
+        };
+        let more = Arc::new(AtomicBool::new(true));
+        let run = tokio::select! {
+            run = run(&pool, Some(TASKS), more, progress) => run,
+            () = chaos => unreachable!(),
+        };
+        assert!(killed.load(Ordering::SeqCst) < 3, "the leader was killed mid-run");
+        assert_eq!(run.resolved.len(), TASKS);
+        assert_each_once(&run);
+        let gap = run.longest_gap();
+        let duplicates = pool.duplicates();
+        eprintln!(
+            "leader kill: {TASKS} tasks in {:?}, longest gap without a result {gap:?}, {duplicates} duplicates",
+            run.times[TASKS - 1] - run.times[0]
+        );
+        assert!(duplicates <= IN_FLIGHT as u64, "{duplicates} duplicates");
+        assert!(gap < Duration::from_secs(10), "a gap of {gap:?}");
+        pool.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_restart_of_every_node_mid_run_loses_nothing() {
+    let mut cluster = Cluster::start(3).await;
+    let url = cluster.url.clone();
+    let namespace = "rolling";
+    let streams = [format!("{namespace}_tasks"), format!("{namespace}_results")];
+    watchdog(90, async {
+        let pool = pool_on(&url, namespace).await;
+        let _workers = [
+            WorkerProcess::start(&url, namespace, 8, false),
+            WorkerProcess::start(&url, namespace, 8, false),
+        ];
+        let (progress, mut seen) = watch::channel(0);
+        let more = Arc::new(AtomicBool::new(true));
+        // Each node in turn: stopped while tasks flow, started again, and the cluster whole
+        // (both streams current on every node) before the next; then the run ends.
+        let restarts = {
+            let more = Arc::clone(&more);
+            let cluster = &mut cluster;
+            async move {
+                for node in 0..cluster.size() {
+                    let at = *seen.borrow();
+                    seen.wait_for(|&n| n >= at + 300).await.unwrap();
+                    cluster.stop(node);
+                    let at = *seen.borrow();
+                    seen.wait_for(|&n| n >= at + 300).await.unwrap();
+                    cluster.start_node(node);
+                    cluster.wait_whole(&streams).await;
+                }
+                let at = *seen.borrow();
+                seen.wait_for(|&n| n >= at + 300).await.unwrap();
+                more.store(false, Ordering::SeqCst);
+                std::future::pending::<()>().await;
+            }
+        };
+        let run = tokio::select! {
+            run = run(&pool, None, Arc::clone(&more), progress) => run,
+            () = restarts => unreachable!(),
+        };
+        assert!(!more.load(Ordering::SeqCst), "the run ended before the restarts");
+        assert_each_once(&run);
+        let tasks = run.times.len();
+        let duplicates = pool.duplicates();
+        eprintln!(
+            "rolling: {tasks} tasks in {:?}, longest gap without a result {:?}, {duplicates} duplicates",
+            run.times[tasks - 1] - run.times[0],
+            run.longest_gap()
+        );
+        assert!(duplicates <= IN_FLIGHT as u64, "{duplicates} duplicates");
+        pool.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn replicas_outside_one_to_five_are_build_errors() {
+    watchdog(20, async {
+        for n in [0, 6] {
+            let err = RemotePool::builder(registry())
+                .replicas(n)
+                .build()
+                .await
+                .unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains(&format!("replicas must be 1 to 5, got {n}")),
+                "{err}"
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn no_url_of_a_list_shows_its_secret_when_none_answers() {
+    watchdog(20, async {
+        let ports: Vec<u16> = (0..2)
+            .map(|_| {
+                std::net::TcpListener::bind("127.0.0.1:0")
+                    .unwrap()
+                    .local_addr()
+                    .unwrap()
+                    .port()
+            })
+            .collect();
+        let url = format!(
+            "nats://pool:Secret1@127.0.0.1:{},nats://pool:Secret1@127.0.0.1:{}",
+            ports[0], ports[1]
+        );
+        let err = RemotePool::builder(registry())
+            .url(&url)
+            .build()
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(&format!("127.0.0.1:{}", ports[1])), "{err}");
+        assert!(!err.contains("Secret1"), "{err}");
+        let err = futurepool_remote::Worker::builder(registry())
+            .url(format!(
+                "nats://pool:Secret1@127.0.0.1:{},nats://other:Secret2@127.0.0.1:{}",
+                ports[0], ports[1]
+            ))
+            .run()
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("different credentials"), "{err}");
+        assert!(
+            !err.contains("Secret1") && !err.contains("Secret2"),
+            "{err}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_reaches_the_cluster_past_a_dead_node_and_replicas_must_match() {
+    let cluster = Cluster::start(3).await;
+    watchdog(60, async {
+        // The list's first URL is a port nothing listens on: the pool and the worker connect
+        // through the others.
+        let dead = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("nats://127.0.0.1:{dead},{}", cluster.url);
+        let pool = RemotePool::builder(registry())
+            .url(&url)
+            .namespace("r3")
+            .replicas(3)
+            .build()
+            .await
+            .unwrap();
+        let _worker = WorkerProcess::start(&url, "r3", 2, false);
+        assert_eq!(pool.submit(SLOW_SQUARE, (7, 0)).await.unwrap().0, 49);
+        // The namespace's streams have three replicas: a pool asking for one is refused.
+        let err = RemotePool::builder(registry())
+            .url(&url)
+            .namespace("r3")
+            .replicas(1)
+            .build()
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("replicas 3, not 1"), "{err}");
+        // A pool that does not say is fine with the existing streams.
+        let other = RemotePool::builder(registry())
+            .url(&url)
+            .namespace("r3")
+            .build()
+            .await
+            .unwrap();
+        assert_eq!(other.submit(SLOW_SQUARE, (8, 0)).await.unwrap().0, 64);
+        other.shutdown().await;
+        pool.shutdown().await;
+    })
+    .await;
+}
