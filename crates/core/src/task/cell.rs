@@ -324,8 +324,9 @@ impl<T: Send + 'static, W: Run<T>> Runnable for TaskCell<T, W> {
             }
             Stage::Running => {}
             Stage::Done | Stage::Cancelled => {
-                // Cancelled while running: drop what is left of the work.
-                drop_quietly(lock(&self.work).body.take());
+                // Cancelled while running: drop what is left of the work, outside the lock.
+                let rest = lock(&self.work).body.take();
+                drop_quietly(rest);
                 return Poll::Ready(());
             }
         }
