@@ -21,8 +21,8 @@
 //!    word's modification order: [`accept`](Lifecycle::accept) sees `CLOSED` unset. Otherwise
 //!    it takes its increment back and the task is refused — never cancelled. This is what
 //!    makes a graceful `shutdown` racing submitters linearizable. So the count the first
-//!    closing call reads from `accepted` (its `fetch_or`) is the number of tasks the pool will
-//!    ever run, `N`.
+//!    closing call reads from `accepted` (its `fetch_or`) is the number of tasks that will
+//!    ever end in this pool, `N`.
 //! 2. Every accepted task ends exactly once ([`end`](Lifecycle::end), one increment of
 //!    `ended`), after its work and captures are dropped (the job's `Drop` calls it last). So
 //!    the count of ends never exceeds the count accepted.
