@@ -43,6 +43,20 @@ impl<E: std::fmt::Debug> IntoU64 for Result<u64, E> {
 
 const CONCURRENCY: usize = 64;
 
+/// Makes each side pay for its own allocator garbage, inside its own timing.
+///
+/// glibc keeps small freed chunks (up to 128 bytes with their header) in "fast bins" and merges
+/// them only when a large block is next requested. The sides run one after the other, so
+/// without this the merge of one side's 200,000+ small freed chunks was billed to the other
+/// side's first large allocation (its vector of handles): in a profile of the CpuPool row,
+/// `malloc_consolidate` under the futurepool side's `Vec` took ~48 ns a task, most of it
+/// the rayon side's jobs, oneshots and queue nodes. A 64 KiB block is a "large" request that is
+/// still served from the heap (not `mmap`), so it merges whatever this side left. Other
+/// allocators just serve and free one block.
+fn settle_allocator() {
+    drop(std::hint::black_box(Vec::<u8>::with_capacity(64 << 10)));
+}
+
 fn main() {
     let args = Args::parse();
     let rt = common::runtime();
@@ -149,6 +163,7 @@ fn main() {
             for (side, samples) in [(ours, &mut a), (theirs, &mut b)] {
                 let start = Instant::now();
                 let sum = rt.block_on(side(n));
+                settle_allocator();
                 samples.push(start.elapsed());
                 assert_eq!(sum, expected);
             }

@@ -1,4 +1,4 @@
-//! The synchronization primitives of the task state machine, the lifecycle word and the work
+//! The synchronization primitives of the task state machine, the lifecycle words and the work
 //! queue: the standard library's, or loom's when the crate is model-checked
 //! (`RUSTFLAGS="--cfg futurepool_loom"`; the models are in `loom_models.rs`, run by `.ci/run`).
 
@@ -36,7 +36,7 @@ impl AtomicWaker {
 
 /// Locks `mutex`, ignoring poisoning: no code that runs under these locks can panic halfway
 /// through a change (user code never runs under them).
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -26,7 +26,7 @@ use crate::priority::Priority;
 use crate::queue::{Push, WorkQueue};
 use crate::stats::{Counters, Event, PoolStats};
 use crate::sync::{Ordering, fence};
-use crate::task::{Body, Job, NewTask, PoolLink, Task, TaskCell};
+use crate::task::{Body, Job, NewTask, PoolLink, Run, Task, TaskCell};
 
 /// How a pool's workers start.
 pub(crate) trait Runner: Send + Sync + Sized + 'static {
@@ -98,13 +98,15 @@ impl<R: Runner> PoolCore<R> {
         self.lifecycle.is_closed()
     }
 
+    /// Whether the pool was killed, as a worker checks it before running a job: a hint read
+    /// from the lifecycle's worker side (it may lag; `kill` drains the queue on its own).
     pub(crate) fn is_killed(&self) -> bool {
-        self.lifecycle.is_killed()
+        self.lifecycle.is_killed_hint()
     }
 
     /// Whether parked workers should leave: nothing more will come.
     pub(crate) fn workers_may_leave(&self) -> bool {
-        self.lifecycle.is_drained() || self.lifecycle.is_killed()
+        self.lifecycle.may_leave()
     }
 
     pub(crate) fn next_worker_id(&self) -> usize {
@@ -125,7 +127,7 @@ impl<R: Runner> PoolCore<R> {
     /// Takes a place in the bounded queue without waiting.
     fn reserve_now(&self) -> Result<Option<OwnedSemaphorePermit>, Refusal> {
         match &self.room {
-            // `accept` refuses a closed pool; no read of the busy lifecycle word here.
+            // `accept` refuses a closed pool; no extra read of the lifecycle here.
             None => Ok(None),
             Some(_) if self.lifecycle.is_closed() => Err(Refusal::Shutdown),
             Some(room) => match Arc::clone(room).try_acquire_owned() {
@@ -161,10 +163,10 @@ impl<R: Runner> PoolCore<R> {
     }
 
     /// Submits now: a full bounded queue resolves the task to `is_rejected`.
-    pub(crate) fn submit<T: Send + 'static>(
+    pub(crate) fn submit<T: Send + 'static, W: Run<T>>(
         self: &Arc<Self>,
         priority: Priority,
-        body: Body<T>,
+        body: Body<T, W>,
         token: Option<CancellationToken>,
     ) -> Task<T> {
         match self.reserve_now() {
@@ -174,11 +176,11 @@ impl<R: Runner> PoolCore<R> {
     }
 
     /// Submits now, or gives `unsubmitted` back.
-    pub(crate) fn try_submit<T: Send + 'static, F>(
+    pub(crate) fn try_submit<T: Send + 'static, F, W: Run<T>>(
         self: &Arc<Self>,
         priority: Priority,
         unsubmitted: F,
-        body: impl FnOnce(F) -> Body<T>,
+        body: impl FnOnce(F) -> Body<T, W>,
     ) -> Result<Task<T>, TrySubmitError<F>> {
         if self.lifecycle.is_closed() {
             return Err(TrySubmitError::Shutdown(unsubmitted));
@@ -191,10 +193,10 @@ impl<R: Runner> PoolCore<R> {
     }
 
     /// Submits once there is room in the bounded queue.
-    pub(crate) async fn submit_wait<T: Send + 'static>(
+    pub(crate) async fn submit_wait<T: Send + 'static, W: Run<T>>(
         self: &Arc<Self>,
         priority: Priority,
-        body: Body<T>,
+        body: Body<T, W>,
     ) -> Task<T> {
         match self.reserve().await {
             Ok(permit) => self.accept(priority, body, None, permit),
@@ -203,18 +205,15 @@ impl<R: Runner> PoolCore<R> {
     }
 
     /// Accepts a task, unless the pool is closed (invariant 1 of `Lifecycle`), and queues it.
-    fn accept<T: Send + 'static>(
+    fn accept<T: Send + 'static, W: Run<T>>(
         self: &Arc<Self>,
         priority: Priority,
-        body: Body<T>,
+        body: Body<T, W>,
         token: Option<CancellationToken>,
         permit: Option<OwnedSemaphorePermit>,
     ) -> Task<T> {
-        if let Accept::Refused { drained } = self.lifecycle.accept() {
+        if self.lifecycle.accept() == Accept::Refused {
             drop(permit);
-            if drained {
-                self.on_drained();
-            }
             return self.refused(Refusal::Shutdown);
         }
         self.counters.record(Event::Submitted);
@@ -222,13 +221,15 @@ impl<R: Runner> PoolCore<R> {
             body,
             token,
             permit,
-            pool_name: self.name.clone(),
+            pool_name: &self.name,
         };
         let cell = TaskCell::queued(new, Arc::clone(self) as Arc<dyn PoolLink>);
-        let task = Task::new(Arc::clone(&cell));
+        // One cell, seen by the task as `TaskCell<T, dyn Work>` and by the job as runnable.
+        let task = Task::new(Arc::clone(&cell) as Arc<TaskCell<T>>);
         self.enqueue(priority, Job::new(cell));
         // `shutdown_now` may have drained the queue between the accept and the push; the
         // queue's push fence and the one in `shutdown_now` make one of the two see the job.
+        // (`is_killed` reads the `accepted` word, which `kill` sets before its fence.)
         if self.lifecycle.is_killed() {
             self.drop_queued();
         }
@@ -250,7 +251,7 @@ impl<R: Runner> PoolCore<R> {
 
     /// Runs a job of a closure pool on the current thread, unless the pool was killed.
     pub(crate) fn run_sync(&self, mut job: Job) {
-        if !self.lifecycle.is_killed() {
+        if !self.lifecycle.is_killed_hint() {
             let waker = std::task::Waker::noop();
             let _ = job.poll_run(&mut std::task::Context::from_waker(waker));
         }

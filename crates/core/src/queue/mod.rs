@@ -33,8 +33,9 @@
 //!    parking.
 //!
 //! A third wake-up, "the pool is drained or killed, leave", needs no fence: the pool sets the
-//! lifecycle word, then wakes every parked worker under the parked lock; a worker parks under
-//! that lock and checks the word after registering, so it is either woken or sees the word.
+//! lifecycle's `ended` word (the side workers read), then wakes every parked worker under the
+//! parked lock; a worker parks under that lock and checks the word after registering, so it
+//! is either woken or sees the word.
 
 mod job_list;
 mod lanes;

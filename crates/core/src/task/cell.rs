@@ -1,21 +1,15 @@
 //! [`TaskCell`]: everything one submitted task is — its state and outcome, the closure or
-//! future that computes it, its place in a bounded queue, its span — and [`Job`], the queue
-//! entry through which a worker runs it.
+//! future that computes it (`work.rs`), its place in a bounded queue, its span — and [`Job`],
+//! the queue entry through which a worker runs it.
 //!
 //! The closure or future lives in the cell, not in the queue, so that `cancel` can drop it
 //! (and its captures) at once, while the queue entry is still waiting for a worker.
 //!
-//! # The job box is freed with the task (allocator workaround)
-//!
-//! After a closure or future has run, its box stays in the cell, empty, and is freed with the
-//! cell, usually by the thread that awaited the task. A worker freeing, one by one, boxes
-//! that the submitting thread allocated made glibc's allocator take its arena lock on every
-//! free: measured on `AsyncPool` (200k tiny tasks), freeing on the worker ran at 0.5× of
-//! `tokio::spawn`, keeping the box in the cell at 1.1–1.8× (`cargo bench --bench overhead`).
+//! A cell is built as `TaskCell<T, W>` with its work type `W` (a closure is stored in place),
+//! then seen by its [`Task`](crate::Task) as `TaskCell<T, dyn Work>` and by its [`Job`] as a
+//! `dyn Runnable`: one allocation per task, whatever it runs.
 
-use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -24,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::id::TaskId;
 use super::state::{Completion, Stage};
+use super::work::{Body, ClosureWork, FutureWork, NoWork, Work};
 use crate::error::TaskError;
 use crate::stats::Event;
 use crate::sync::{Mutex, drop_quietly, lock};
@@ -38,125 +33,62 @@ pub(crate) trait PoolLink: Send + Sync {
     fn task_ended(&self);
 }
 
-/// A closure that runs once and leaves its box behind (see the module docs).
-type ClosureBody<T> = Box<dyn FnMut() -> Option<T> + Send>;
-
-/// A future polled to completion in place, then cleared, leaving its box behind.
-pub(crate) trait FutureBody<T>: Send {
-    fn poll_body(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, TaskError>>;
-    /// Drops the future, keeping the box.
-    fn clear(self: Pin<&mut Self>);
-}
-
-pin_project_lite::pin_project! {
-    struct FutureIn<F: Future, T> {
-        #[pin]
-        fut: Option<F>,
-        outcome: fn(F::Output) -> Result<T, TaskError>,
-    }
-}
-
-impl<F, T> FutureBody<T> for FutureIn<F, T>
-where
-    F: Future + Send,
-{
-    fn poll_body(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, TaskError>> {
-        let this = self.project();
-        match this.fut.as_pin_mut() {
-            Some(fut) => fut.poll(cx).map(*this.outcome),
-            None => Poll::Ready(Err(TaskError::cancelled())),
-        }
-    }
-
-    fn clear(self: Pin<&mut Self>) {
-        self.project().fut.set(None);
-    }
-}
-
-/// The work of a task: what runs, then what is left of it.
-pub(crate) enum Body<T> {
-    Closure(ClosureBody<T>),
-    Future(Pin<Box<dyn FutureBody<T>>>),
-    /// Taken by the worker running it.
-    Running,
-    /// Nothing to run: dropped by `cancel`, or the task was never more than a promise.
-    None,
-}
-
-impl<T: Send + 'static> Body<T> {
-    pub(crate) fn closure(f: impl FnOnce() -> T + Send + 'static) -> Self {
-        let mut f = Some(f);
-        Self::Closure(Box::new(move || f.take().map(|f| f())))
-    }
-
-    pub(crate) fn future<F>(fut: F) -> Self
-    where
-        F: Future<Output = T> + Send + 'static,
-    {
-        Self::Future(Box::pin(FutureIn {
-            fut: Some(fut),
-            outcome: Ok,
-        }))
-    }
-
-    pub(crate) fn fallible_future<F>(fut: F) -> Self
-    where
-        F: Future<Output = Result<T, TaskError>> + Send + 'static,
-    {
-        Self::Future(Box::pin(FutureIn {
-            fut: Some(fut),
-            outcome: std::convert::identity,
-        }))
-    }
-}
-
-/// The parts of a cell that change while it runs.
-struct Work<T> {
-    body: Body<T>,
+/// The parts of a cell that change while it runs; the work last, as it may be unsized.
+struct WorkSlot<W: ?Sized> {
     /// A place in the pool's bounded queue, given back when the job ends, or at once when the
     /// task is cancelled while queued.
     permit: Option<OwnedSemaphorePermit>,
+    body: W,
 }
 
 /// One task: state and outcome, work, span, and the pool it belongs to.
-pub(crate) struct TaskCell<T> {
+pub(crate) struct TaskCell<T, W: ?Sized = dyn Work> {
     pub(crate) completion: Completion<T>,
     id: TaskId,
-    work: Mutex<Work<T>>,
     /// The token of a cooperative closure (`submit_cancellable`).
     token: Option<CancellationToken>,
-    span: tracing::Span,
+    /// The task's span, kept only when a subscriber wants it: a disabled `Span` is 40 bytes
+    /// of a cell that is allocated and freed once per task.
+    span: Option<Box<tracing::Span>>,
     pool: Option<Arc<dyn PoolLink>>,
-    /// Whether the task holds a place in a bounded queue (`Work::permit`).
+    /// Whether the task holds a place in a bounded queue (`WorkSlot::permit`).
     bounded: bool,
+    work: Mutex<WorkSlot<W>>,
 }
 
 /// What a pool needs to build a cell.
-pub(crate) struct NewTask<T> {
-    pub(crate) body: Body<T>,
+pub(crate) struct NewTask<'a, T, W> {
+    pub(crate) body: Body<T, W>,
     pub(crate) token: Option<CancellationToken>,
     pub(crate) permit: Option<OwnedSemaphorePermit>,
-    pub(crate) pool_name: Arc<str>,
+    /// Borrowed: only the span reads it (no reference count bumped per task).
+    pub(crate) pool_name: &'a str,
 }
 
-impl<T: Send + 'static> TaskCell<T> {
+impl<T: Send + 'static, W: Run<T>> TaskCell<T, W> {
     /// A queued task of `pool`.
-    pub(crate) fn queued(new: NewTask<T>, pool: Arc<dyn PoolLink>) -> Arc<Self> {
-        let interruptible = new.token.is_some() || matches!(new.body, Body::Future(_));
+    pub(crate) fn queued(new: NewTask<'_, T, W>, pool: Arc<dyn PoolLink>) -> Arc<Self> {
+        let interruptible = new.token.is_some() || W::INTERRUPTIBLE;
         let bounded = new.permit.is_some();
         let id = TaskId::next();
         Arc::new(Self {
             completion: Completion::queued(interruptible),
             id,
-            work: Mutex::new(Work {
-                body: new.body,
-                permit: new.permit,
-            }),
             token: new.token,
             // Made here, on the submitting thread: free when no subscriber listens.
-            span: tracing::debug_span!("task", pool = &*new.pool_name, task_id = id.as_u64()),
+            span: Some(tracing::debug_span!(
+                "task",
+                pool = new.pool_name,
+                task_id = id.as_u64()
+            ))
+            .filter(|span| !span.is_disabled())
+            .map(Box::new),
             pool: Some(pool),
             bounded,
+            work: Mutex::new(WorkSlot {
+                permit: new.permit,
+                body: new.body.work,
+            }),
         })
     }
 }
@@ -169,9 +101,11 @@ impl<T> TaskCell<T> {
             Some(_) => e,
             None => e.with_task_id(id),
         });
-        Self::outside_any_pool(id, Completion::resolved(result))
+        TaskCell::outside_any_pool(id, Completion::resolved(result))
     }
+}
 
+impl<T> TaskCell<T, NoWork> {
     /// A queued task with nothing to run, resolved from outside: a promise's.
     pub(crate) fn promised() -> Arc<Self> {
         Self::outside_any_pool(TaskId::next(), Completion::queued(true))
@@ -181,17 +115,19 @@ impl<T> TaskCell<T> {
         Arc::new(Self {
             completion,
             id,
-            work: Mutex::new(Work {
-                body: Body::None,
-                permit: None,
-            }),
             token: None,
-            span: tracing::Span::none(),
+            span: None,
             pool: None,
             bounded: false,
+            work: Mutex::new(WorkSlot {
+                permit: None,
+                body: NoWork,
+            }),
         })
     }
+}
 
+impl<T, W: ?Sized + Work> TaskCell<T, W> {
     pub(crate) fn id(&self) -> TaskId {
         self.id
     }
@@ -250,10 +186,7 @@ impl<T> TaskCell<T> {
                 if from == Stage::Queued {
                     let (body, permit) = {
                         let mut work = lock(&self.work);
-                        (
-                            std::mem::replace(&mut work.body, Body::None),
-                            work.permit.take(),
-                        )
+                        (work.body.take_boxed(), work.permit.take())
                     };
                     drop_quietly(body);
                     drop(permit);
@@ -267,14 +200,121 @@ impl<T> TaskCell<T> {
             })
             .is_some()
     }
+}
 
-    /// Puts a body back: the rest of a future, or an empty box (see the module docs).
-    fn put_back(&self, body: Body<T>) {
-        lock(&self.work).body = body;
+/// How a worker runs one kind of work; what `W` a cell can be queued with.
+pub(crate) trait Run<T>: Work + Sized {
+    /// Whether a running task of this kind can be cancelled (a future is dropped at its
+    /// current await point).
+    const INTERRUPTIBLE: bool;
+
+    /// Takes what is left, leaving the empty value behind.
+    fn take(&mut self) -> Self;
+
+    /// Runs the started task `cell` a step: a closure to its end, a future until pending.
+    fn run(cell: &TaskCell<T, Self>, cx: &mut Context<'_>) -> Poll<()>;
+}
+
+impl<T, F> Run<T> for ClosureWork<F>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    const INTERRUPTIBLE: bool = false;
+
+    fn take(&mut self) -> Self {
+        Self(self.0.take())
     }
 
+    fn run(cell: &TaskCell<T, Self>, _: &mut Context<'_>) -> Poll<()> {
+        // Taken out under the work lock, which nobody else takes now (a running task's work
+        // is touched only by `cancel` from QUEUED and by the holder of its job, this worker),
+        // and run without it.
+        let Some(f) = lock(&cell.work).body.0.take() else {
+            return Poll::Ready(());
+        };
+        match catch_unwind(AssertUnwindSafe(f)) {
+            // A cooperative closure told to stop delivers no value: it may be partial.
+            Ok(value)
+                if cell
+                    .token
+                    .as_ref()
+                    .is_some_and(CancellationToken::is_cancelled) =>
+            {
+                cell.cancel(true);
+                drop_quietly(value);
+            }
+            Ok(value) => {
+                cell.finish(Ok(value));
+            }
+            Err(panic) => {
+                cell.finish(Err(TaskError::from_panic(panic)));
+            }
+        }
+        Poll::Ready(())
+    }
+}
+
+impl<T: Send + 'static> Run<T> for FutureWork<T> {
+    const INTERRUPTIBLE: bool = true;
+
+    fn take(&mut self) -> Self {
+        Self(self.0.take())
+    }
+
+    fn run(cell: &TaskCell<T, Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let put_back = |fut| lock(&cell.work).body.0 = Some(fut);
+        let Some(mut fut) = lock(&cell.work).body.0.take() else {
+            return Poll::Ready(());
+        };
+        cell.completion.register_runner(cx.waker());
+        if cell.completion.is_cancelled() {
+            drop_quietly(fut);
+            return Poll::Ready(());
+        }
+        let outcome = catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll_body(cx)));
+        if let Ok(Poll::Pending) = outcome {
+            put_back(fut);
+            return Poll::Pending;
+        }
+        // Finished: drop the future now (its captures go before the task ends), keep the box
+        // (see `work.rs`).
+        let cleared = catch_unwind(AssertUnwindSafe(|| fut.as_mut().clear()));
+        put_back(fut);
+        let result = match (outcome, cleared) {
+            (Ok(Poll::Ready(result)), Ok(())) => result,
+            (Err(panic), _) | (_, Err(panic)) => Err(TaskError::from_panic(panic)),
+            (Ok(Poll::Pending), _) => unreachable!("handled above"),
+        };
+        cell.finish(result);
+        Poll::Ready(())
+    }
+}
+
+impl<T> Run<T> for NoWork {
+    const INTERRUPTIBLE: bool = true;
+
+    fn take(&mut self) -> Self {
+        Self
+    }
+
+    fn run(_: &TaskCell<T, Self>, _: &mut Context<'_>) -> Poll<()> {
+        Poll::Ready(())
+    }
+}
+
+/// What a worker can do with a queued cell, whatever its output type.
+trait Runnable: Send + Sync {
     /// Runs the task's closure or polls its future, under its span; `Ready` once the task
     /// is finished (or was cancelled).
+    fn poll_run(&self, cx: &mut Context<'_>) -> Poll<()>;
+    fn is_finished(&self) -> bool;
+    /// Ends the task's stay in its pool: cancels it (even if running) and drops its work if
+    /// it did not finish, gives back its queue place, and last counts it as ended.
+    fn end(&self);
+}
+
+impl<T: Send + 'static, W: Run<T>> Runnable for TaskCell<T, W> {
     fn poll_run(&self, cx: &mut Context<'_>) -> Poll<()> {
         match self.completion.stage() {
             Stage::Queued => {
@@ -284,87 +324,14 @@ impl<T> TaskCell<T> {
             }
             Stage::Running => {}
             Stage::Done | Stage::Cancelled => {
-                // Cancelled while running: drop what is left of the work.
-                drop_quietly(std::mem::replace(&mut lock(&self.work).body, Body::None));
+                // Cancelled while running: drop what is left of the work, outside the lock.
+                let rest = lock(&self.work).body.take();
+                drop_quietly(rest);
                 return Poll::Ready(());
             }
         }
-        let _entered = self.span.enter();
-        let mut work = lock(&self.work);
-        if let Body::Closure(f) = &mut work.body {
-            // Called under the work lock, which nobody else takes now: a running task's work
-            // is touched only by `cancel` from QUEUED and by the holder of its job, this
-            // worker. One lock per task instead of taking the box out and putting it back.
-            let outcome = catch_unwind(AssertUnwindSafe(f));
-            drop(work);
-            match outcome {
-                // A cooperative closure told to stop delivers no value: it may be partial.
-                Ok(Some(value))
-                    if self
-                        .token
-                        .as_ref()
-                        .is_some_and(CancellationToken::is_cancelled) =>
-                {
-                    self.cancel(true);
-                    drop_quietly(value);
-                }
-                Ok(Some(value)) => {
-                    self.finish(Ok(value));
-                }
-                Ok(None) => {}
-                Err(panic) => {
-                    self.finish(Err(TaskError::from_panic(panic)));
-                }
-            }
-            return Poll::Ready(());
-        }
-        let body = std::mem::replace(&mut work.body, Body::Running);
-        drop(work);
-        match body {
-            Body::Closure(_) => unreachable!("ran above"),
-            Body::Future(mut fut) => {
-                self.completion.register_runner(cx.waker());
-                if self.completion.is_cancelled() {
-                    drop_quietly(fut);
-                    return Poll::Ready(());
-                }
-                let outcome = catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll_body(cx)));
-                if let Ok(Poll::Pending) = outcome {
-                    self.put_back(Body::Future(fut));
-                    return Poll::Pending;
-                }
-                // Finished: drop the future now (its captures go before the task ends), keep
-                // the box.
-                let cleared = catch_unwind(AssertUnwindSafe(|| fut.as_mut().clear()));
-                self.put_back(Body::Future(fut));
-                let result = match (outcome, cleared) {
-                    (Ok(Poll::Ready(result)), Ok(())) => result,
-                    (Err(panic), _) | (_, Err(panic)) => Err(TaskError::from_panic(panic)),
-                    (Ok(Poll::Pending), _) => unreachable!("handled above"),
-                };
-                self.finish(result);
-                Poll::Ready(())
-            }
-            body @ (Body::Running | Body::None) => {
-                self.put_back(body);
-                Poll::Ready(())
-            }
-        }
-    }
-}
-
-/// What a worker can do with a queued cell, whatever its output type.
-trait Runnable: Send + Sync {
-    fn poll_run(&self, cx: &mut Context<'_>) -> Poll<()>;
-    fn is_finished(&self) -> bool;
-    /// Ends the task's stay in its pool: cancels it (even if running) and drops its work if
-    /// it did not finish, gives back its queue place, and last counts it as ended.
-    fn end(&self);
-}
-
-impl<T: Send + 'static> Runnable for TaskCell<T> {
-    fn poll_run(&self, cx: &mut Context<'_>) -> Poll<()> {
-        TaskCell::poll_run(self, cx)
+        let _entered = self.span.as_deref().map(tracing::Span::enter);
+        W::run(self, cx)
     }
 
     fn is_finished(&self) -> bool {
@@ -376,12 +343,13 @@ impl<T: Send + 'static> Runnable for TaskCell<T> {
         if !ran {
             self.cancel(true);
         }
-        // A task that finished keeps its spent box (see the module docs) and, in an unbounded
-        // pool, has nothing else to give back: no lock on the hot path.
+        // A task that finished has no work left (or keeps a future's spent box, see
+        // `work.rs`) and, in an unbounded pool, nothing else to give back: no lock on the hot
+        // path.
         if !ran || self.bounded {
             let (body, permit) = {
                 let mut work = lock(&self.work);
-                let body = (!ran).then(|| std::mem::replace(&mut work.body, Body::None));
+                let body = (!ran).then(|| work.body.take());
                 (body, work.permit.take())
             };
             drop_quietly(body);
@@ -405,7 +373,7 @@ pub(crate) struct Job {
 }
 
 impl Job {
-    pub(crate) fn new<T: Send + 'static>(cell: Arc<TaskCell<T>>) -> Self {
+    pub(crate) fn new<T: Send + 'static, W: Run<T>>(cell: Arc<TaskCell<T, W>>) -> Self {
         Self { cell: Some(cell) }
     }
 

@@ -55,7 +55,7 @@ impl<T: Send + 'static> Promise<T> {
     /// assert!(!task.is_finished());
     /// ```
     pub fn new() -> (Self, Task<T>) {
-        let cell = TaskCell::promised();
+        let cell: Arc<TaskCell<T>> = TaskCell::promised();
         (
             Self {
                 cell: Arc::clone(&cell),
