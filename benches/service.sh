@@ -5,7 +5,7 @@
 #
 #   benches/service.sh                 # ~1 min after the release build
 #   SECS=10 benches/service.sh         # longer runs per measurement
-#   NICE=0 benches/service.sh          # pool threads at the runtime's priority (default 10)
+#   NICE=0 benches/service.sh          # pool threads at the runtime's priority (default 19)
 #   MODES="futurepool rayon" benches/service.sh   # some of the ways only
 #
 # Measured, for each way:
@@ -27,7 +27,7 @@ SECS=${SECS:-5}
 PORT=${PORT:-3917}
 QUEUE=${QUEUE:-64}
 # The nice value of the dedicated pools' threads (the CpuPool's, rayon's): see the example.
-NICE=${NICE:-10}
+NICE=${NICE:-19}
 # Work per /cpu request and per /batch item: rounds of a hash, about 1 ns each; HEAVY for the
 # requests that saturate the cores while /health is measured.
 N=${N:-200000}

@@ -12,7 +12,7 @@
 //! ```text
 //! cargo run --release --example service                     # a self-test, then exits
 //! cargo run --release --example service -- --serve          # serve on 127.0.0.1:3000
-//!     [--addr 127.0.0.1:3000] [--mode futurepool] [--queue 64] [--pool-nice 10]
+//!     [--addr 127.0.0.1:3000] [--mode futurepool] [--queue 64] [--pool-nice 19]
 //! cargo run --release --example service -- probe URL SECS   # latency of each status
 //! ```
 //!
@@ -21,7 +21,7 @@
 //! with every priority `NORMAL`), `inline` (in the handler, on the runtime's threads),
 //! `spawn-blocking` (`tokio::task::spawn_blocking`) and `rayon` (`rayon::spawn` + a oneshot).
 //! Only the futurepool modes bound their queue and shed load. The threads of the dedicated
-//! pools (the `CpuPool`, and rayon's in `rayon` mode) run at nice 10 (`--pool-nice`), so a
+//! pools (the `CpuPool`, and rayon's in `rayon` mode) run at nice 19 (`--pool-nice`), so a
 //! request never waits behind them for a core; `spawn_blocking`'s threads are the runtime's
 //! own blocking threads and keep its priority.
 
@@ -274,11 +274,11 @@ fn pools(queue: usize, nice: i32) -> Result<(CpuPool, BlockingPool), BuildError>
 }
 
 /// The nice value of CPU pool threads unless `--pool-nice` says otherwise.
-const POOL_NICE: i32 = 10;
+const POOL_NICE: i32 = 19;
 
 /// Lowers the calling thread's scheduling priority to `nice` (0 leaves it as it is).
 ///
-/// CPU-bound pool threads at nice 10 give up the core at once to a runtime thread that a
+/// CPU-bound pool threads at nice 19 give up the core at once to a runtime thread that a
 /// request wakes, so `/health` stays fast while they saturate every core; at equal priority a
 /// request waits for the scheduler's next turn (milliseconds). On Linux `setpriority` on
 /// `PRIO_PROCESS` 0 changes the calling thread only; elsewhere it would change the whole
