@@ -1,7 +1,8 @@
 //! Model checks, with loom, of the three lock-free protocols of the core: the task state
-//! machine (`task::state`), the lifecycle words (`lifecycle`) and the work queue's park/wake and
-//! worker-leave races (`queue`), through its NORMAL lane and through the lanes of the other
-//! priorities. Every interleaving of each small scenario is explored.
+//! machine (`task::state`: moves, publication, wake-ups of the awaiter and of the runner, the
+//! queue place given back once), the lifecycle words (`lifecycle`) and the work queue's
+//! park/wake and worker-leave races (`queue`), through its NORMAL lane and through the lanes of
+//! the other priorities. Every interleaving of each small scenario is explored.
 //!
 //! Run with `RUSTFLAGS="--cfg futurepool_loom" cargo test -p futurepool-core --lib --release
 //! loom_models` (`.ci/run` does).
@@ -10,14 +11,16 @@ use std::future::poll_fn;
 use std::task::Context;
 
 use loom::sync::Arc;
+use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
 
 use crate::error::TaskError;
 use crate::lifecycle::{Accept, Lifecycle};
 use crate::priority::Priority;
 use crate::queue::{Push, WorkQueue};
+use crate::stats::Event;
 use crate::task::state::{Completion, Stage};
-use crate::task::{Job, TaskCell, TaskId};
+use crate::task::{Body, Job, NewTask, PoolLink, PromiseWork, TaskCell, TaskId};
 
 fn id() -> TaskId {
     TaskId::next()
@@ -28,7 +31,11 @@ fn id() -> TaskId {
 #[test]
 fn cancel_races_a_worker_that_starts_and_finishes() {
     loom::model(|| {
-        let task = Arc::new(Completion::<u32>::queued(false));
+        let task = Arc::new(Completion::<u32, PromiseWork>::queued(
+            false,
+            false,
+            PromiseWork::default(),
+        ));
         let worker = {
             let task = task.clone();
             thread::spawn(move || task.start() && task.finish(Ok(7), || {}).is_ok())
@@ -54,7 +61,11 @@ fn cancel_races_a_worker_that_starts_and_finishes() {
 #[test]
 fn cancel_races_finish_of_a_running_interruptible_task() {
     loom::model(|| {
-        let task = Arc::new(Completion::<u32>::queued(true));
+        let task = Arc::new(Completion::<u32, PromiseWork>::queued(
+            true,
+            false,
+            PromiseWork::default(),
+        ));
         assert!(task.start());
         let worker = {
             let task = task.clone();
@@ -75,7 +86,11 @@ fn cancel_races_finish_of_a_running_interruptible_task() {
 #[test]
 fn finished_is_published_after_the_outcome_and_wakes_the_awaiter() {
     loom::model(|| {
-        let task = Arc::new(Completion::<u32>::queued(false));
+        let task = Arc::new(Completion::<u32, PromiseWork>::queued(
+            false,
+            false,
+            PromiseWork::default(),
+        ));
         let reader = {
             let task = task.clone();
             thread::spawn(move || {
@@ -99,6 +114,83 @@ fn finished_is_published_after_the_outcome_and_wakes_the_awaiter() {
         assert!(task.finish(Ok(3), || {}).is_ok());
         reader.join().unwrap();
         assert_eq!(awaiter.join().unwrap().ok(), Some(3));
+    });
+}
+
+/// A promise's owner watching for a cancel (its waker kept under the task's lock, invariant 5)
+/// is woken by a racing `cancel`, and so is the task's awaiter.
+#[test]
+fn cancel_wakes_the_runner_watching_for_it_and_the_awaiter() {
+    loom::model(|| {
+        let task = Arc::new(Completion::<u32, PromiseWork>::queued(
+            true,
+            false,
+            PromiseWork::default(),
+        ));
+        assert!(task.start());
+        let owner = {
+            let task = task.clone();
+            thread::spawn(move || {
+                loom::future::block_on(poll_fn(|cx: &mut Context<'_>| task.poll_cancelled(cx)));
+            })
+        };
+        let awaiter = {
+            let task = task.clone();
+            thread::spawn(move || {
+                loom::future::block_on(poll_fn(|cx: &mut Context<'_>| task.poll_outcome(cx)))
+            })
+        };
+        assert_eq!(task.cancel(id(), false, |_| {}), Some(Stage::Running));
+        owner.join().unwrap();
+        assert!(awaiter.join().unwrap().unwrap_err().is_cancelled());
+    });
+}
+
+/// A pool that counts what its tasks give back.
+#[derive(Default)]
+struct CountingPool {
+    places: AtomicUsize,
+    ended: AtomicUsize,
+}
+
+impl PoolLink for CountingPool {
+    fn record(&self, _: Event) {}
+    fn cancelled_in_queue(&self) {}
+    fn give_back_place(&self) {
+        self.places.fetch_add(1, Ordering::Relaxed);
+    }
+    fn task_ended(&self) {
+        self.ended.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A bounded task cancelled while its worker runs it and ends its job: the place is given
+/// back exactly once (invariant 6), the task is counted as ended once, and it has exactly one
+/// outcome.
+#[test]
+fn cancel_races_a_worker_and_the_place_is_given_back_once() {
+    loom::model(|| {
+        let pool = std::sync::Arc::new(CountingPool::default());
+        let new = NewTask {
+            body: Body::closure(|| 7u8),
+            token: None,
+            holds_place: true,
+            pool_name: "model",
+        };
+        let cell = TaskCell::queued(new, pool.clone());
+        let task: std::sync::Arc<TaskCell<u8>> = cell.clone();
+        let worker = thread::spawn(move || {
+            let mut job = Job::new(cell);
+            let _ = job.poll_run(&mut Context::from_waker(std::task::Waker::noop()));
+        });
+        let cancelled = task.cancel(false);
+        worker.join().unwrap();
+        assert_eq!(pool.places.load(Ordering::Relaxed), 1, "exactly once");
+        assert_eq!(pool.ended.load(Ordering::Relaxed), 1);
+        let outcome = task
+            .completion
+            .peek(|r| r.as_ref().map(|v| *v).map_err(TaskError::is_cancelled));
+        assert_eq!(outcome, Some(if cancelled { Err(true) } else { Ok(7) }));
     });
 }
 

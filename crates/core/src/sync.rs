@@ -3,36 +3,14 @@
 //! (`RUSTFLAGS="--cfg futurepool_loom"`; the models are in `loom_models.rs`, run by `.ci/run`).
 
 #[cfg(not(futurepool_loom))]
-pub(crate) use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering, fence};
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering, fence};
 #[cfg(not(futurepool_loom))]
 pub(crate) use std::sync::{Mutex, MutexGuard};
 
 #[cfg(futurepool_loom)]
-pub(crate) use loom::sync::atomic::{AtomicU8, AtomicUsize, Ordering, fence};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering, fence};
 #[cfg(futurepool_loom)]
 pub(crate) use loom::sync::{Mutex, MutexGuard};
-
-#[cfg(not(futurepool_loom))]
-pub(crate) use futures_util::task::AtomicWaker;
-/// loom's `AtomicWaker`, with the registering call of futures-util's.
-#[cfg(futurepool_loom)]
-#[derive(Debug, Default)]
-pub(crate) struct AtomicWaker(loom::future::AtomicWaker);
-
-#[cfg(futurepool_loom)]
-impl AtomicWaker {
-    pub(crate) fn new() -> Self {
-        Self(loom::future::AtomicWaker::new())
-    }
-
-    pub(crate) fn register(&self, waker: &std::task::Waker) {
-        self.0.register_by_ref(waker);
-    }
-
-    pub(crate) fn wake(&self) {
-        self.0.wake();
-    }
-}
 
 /// Locks `mutex`, ignoring poisoning: no code that runs under these locks can panic halfway
 /// through a change (user code never runs under them).

@@ -4,8 +4,10 @@
 //! `spawn_blocking` call, an OS thread, a Tokio task).
 //!
 //! Every count and permit is owned by a guard whose `Drop` gives it back on every path: a
-//! task's place in the lifecycle count and its queue permit by its [`Job`], a worker's place
-//! in the worker count by its [`WorkerSlot`].
+//! task's place in the lifecycle count and its queue permit by its [`Job`] (the permit is
+//! forgotten when the task is accepted and given back by the task's cell, exactly once, through
+//! `PoolLink::give_back_place`: a flag in the cell, not a permit, keeps the cell small), a
+//! worker's place in the worker count by its [`WorkerSlot`].
 
 mod builder;
 mod worker;
@@ -220,7 +222,8 @@ impl<R: Runner> PoolCore<R> {
         let new = NewTask {
             body,
             token,
-            permit,
+            // The cell gives the place back (`give_back_place`).
+            holds_place: permit.map(OwnedSemaphorePermit::forget).is_some(),
             pool_name: &self.name,
         };
         let cell = TaskCell::queued(new, Arc::clone(self) as Arc<dyn PoolLink>);
@@ -338,6 +341,13 @@ impl<R: Runner> PoolLink for PoolCore<R> {
         }
         if self.lifecycle.is_killed() {
             self.drop_queued();
+        }
+    }
+
+    fn give_back_place(&self) {
+        // The place a task took with a permit it forgot (see `accept`).
+        if let Some(room) = &self.room {
+            room.add_permits(1);
         }
     }
 

@@ -8,20 +8,32 @@
 //! A cell is built as `TaskCell<T, W>` with its work type `W` (a closure is stored in place),
 //! then seen by its [`Task`](crate::Task) as `TaskCell<T, dyn Work>` and by its [`Job`] as a
 //! `dyn Runnable`: one allocation per task, whatever it runs.
+//!
+//! # Why the cell is kept small (allocator)
+//!
+//! A cell is allocated on the submitting thread and freed, usually there too, once per task.
+//! glibc serves requests of up to 120 bytes (a 128-byte chunk) from its per-thread cache and
+//! its fast bins, which never merge a freed chunk with its neighbours; a bigger chunk is merged
+//! on every free that misses the small per-thread cache, which is every free of a burst of
+//! tasks. With its `Arc` header (16 bytes), a cell of up to 104 bytes is a small block: so the
+//! rarely used parts are behind one optional box (`Extras`), the queue place is a flag beside
+//! the state (the pool gives the permit back), the runner's waker lives only in the work types
+//! that use it, and one lock guards the outcome, the awaiter's waker and the work
+//! (`state.rs`). A plain closure's cell with a small capture and output is 96 bytes; the test
+//! `cell_of_a_small_closure_is_a_small_block` pins it.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 
 use super::id::TaskId;
 use super::state::{Completion, Stage};
-use super::work::{Body, ClosureWork, FutureWork, NoWork, Work};
+use super::work::{Body, ClosureWork, FutureWork, PromiseWork, Work};
 use crate::error::TaskError;
 use crate::stats::Event;
-use crate::sync::{Mutex, drop_quietly, lock};
+use crate::sync::drop_quietly;
 
 /// What a cell tells the pool it belongs to.
 pub(crate) trait PoolLink: Send + Sync {
@@ -29,38 +41,37 @@ pub(crate) trait PoolLink: Send + Sync {
     fn record(&self, event: Event);
     /// A queued task was cancelled: its entry in the queue is now dead weight.
     fn cancelled_in_queue(&self);
+    /// A task gives back the place it took in the pool's bounded queue.
+    fn give_back_place(&self);
     /// An accepted task ended: its job ran or was dropped, with every capture.
     fn task_ended(&self);
 }
 
-/// The parts of a cell that change while it runs; the work last, as it may be unsized.
-struct WorkSlot<W: ?Sized> {
-    /// A place in the pool's bounded queue, given back when the job ends, or at once when the
-    /// task is cancelled while queued.
-    permit: Option<OwnedSemaphorePermit>,
-    body: W,
-}
-
-/// One task: state and outcome, work, span, and the pool it belongs to.
-pub(crate) struct TaskCell<T, W: ?Sized = dyn Work> {
-    pub(crate) completion: Completion<T>,
-    id: TaskId,
+/// The parts few tasks have, boxed so that the others do not carry them.
+struct Extras {
     /// The token of a cooperative closure (`submit_cancellable`).
     token: Option<CancellationToken>,
-    /// The task's span, kept only when a subscriber wants it: a disabled `Span` is 40 bytes
-    /// of a cell that is allocated and freed once per task.
-    span: Option<Box<tracing::Span>>,
+    /// The task's span, kept only when a subscriber wants it.
+    span: Option<tracing::Span>,
+}
+
+/// One task: id, pool, extras, and its state and outcome with its work (last, as it may be
+/// unsized).
+pub(crate) struct TaskCell<T, W: ?Sized = dyn Work> {
+    id: TaskId,
     pool: Option<Arc<dyn PoolLink>>,
-    /// Whether the task holds a place in a bounded queue (`WorkSlot::permit`).
-    bounded: bool,
-    work: Mutex<WorkSlot<W>>,
+    /// `None` unless the task has a token or a span.
+    extras: Option<Box<Extras>>,
+    pub(crate) completion: Completion<T, W>,
 }
 
 /// What a pool needs to build a cell.
 pub(crate) struct NewTask<'a, T, W> {
     pub(crate) body: Body<T, W>,
     pub(crate) token: Option<CancellationToken>,
-    pub(crate) permit: Option<OwnedSemaphorePermit>,
+    /// Whether the task took a place in the pool's bounded queue, which it gives back through
+    /// [`PoolLink::give_back_place`].
+    pub(crate) holds_place: bool,
     /// Borrowed: only the span reads it (no reference count bumped per task).
     pub(crate) pool_name: &'a str,
 }
@@ -69,26 +80,21 @@ impl<T: Send + 'static, W: Run<T>> TaskCell<T, W> {
     /// A queued task of `pool`.
     pub(crate) fn queued(new: NewTask<'_, T, W>, pool: Arc<dyn PoolLink>) -> Arc<Self> {
         let interruptible = new.token.is_some() || W::INTERRUPTIBLE;
-        let bounded = new.permit.is_some();
         let id = TaskId::next();
+        // Made here, on the submitting thread: free when no subscriber listens.
+        let span = tracing::debug_span!("task", pool = new.pool_name, task_id = id.as_u64());
+        let span = (!span.is_disabled()).then_some(span);
+        let extras = (new.token.is_some() || span.is_some()).then(|| {
+            Box::new(Extras {
+                token: new.token,
+                span,
+            })
+        });
         Arc::new(Self {
-            completion: Completion::queued(interruptible),
             id,
-            token: new.token,
-            // Made here, on the submitting thread: free when no subscriber listens.
-            span: Some(tracing::debug_span!(
-                "task",
-                pool = new.pool_name,
-                task_id = id.as_u64()
-            ))
-            .filter(|span| !span.is_disabled())
-            .map(Box::new),
             pool: Some(pool),
-            bounded,
-            work: Mutex::new(WorkSlot {
-                permit: new.permit,
-                body: new.body.work,
-            }),
+            extras,
+            completion: Completion::queued(interruptible, new.holds_place, new.body.work),
         })
     }
 }
@@ -101,28 +107,25 @@ impl<T> TaskCell<T> {
             Some(_) => e,
             None => e.with_task_id(id),
         });
-        TaskCell::outside_any_pool(id, Completion::resolved(result))
+        TaskCell::outside_any_pool(id, Completion::resolved(result, PromiseWork::default()))
     }
 }
 
-impl<T> TaskCell<T, NoWork> {
+impl<T> TaskCell<T, PromiseWork> {
     /// A queued task with nothing to run, resolved from outside: a promise's.
     pub(crate) fn promised() -> Arc<Self> {
-        Self::outside_any_pool(TaskId::next(), Completion::queued(true))
+        Self::outside_any_pool(
+            TaskId::next(),
+            Completion::queued(true, false, PromiseWork::default()),
+        )
     }
 
-    fn outside_any_pool(id: TaskId, completion: Completion<T>) -> Arc<Self> {
+    fn outside_any_pool(id: TaskId, completion: Completion<T, PromiseWork>) -> Arc<Self> {
         Arc::new(Self {
-            completion,
             id,
-            token: None,
-            span: None,
             pool: None,
-            bounded: false,
-            work: Mutex::new(WorkSlot {
-                permit: None,
-                body: NoWork,
-            }),
+            extras: None,
+            completion,
         })
     }
 }
@@ -135,6 +138,25 @@ impl<T, W: ?Sized + Work> TaskCell<T, W> {
     fn record(&self, event: Event) {
         if let Some(pool) = &self.pool {
             pool.record(event);
+        }
+    }
+
+    fn token(&self) -> Option<&CancellationToken> {
+        self.extras
+            .as_ref()
+            .and_then(|extras| extras.token.as_ref())
+    }
+
+    fn span(&self) -> Option<&tracing::Span> {
+        self.extras.as_ref().and_then(|extras| extras.span.as_ref())
+    }
+
+    /// Gives back the task's place in its pool's bounded queue, if it still holds one.
+    fn give_back_place(&self) {
+        if self.completion.take_place()
+            && let Some(pool) = &self.pool
+        {
+            pool.give_back_place();
         }
     }
 
@@ -180,16 +202,11 @@ impl<T, W: ?Sized + Work> TaskCell<T, W> {
     pub(crate) fn cancel(&self, force: bool) -> bool {
         self.completion
             .cancel(self.id, force, |from| {
-                if let Some(token) = &self.token {
+                if let Some(token) = self.token() {
                     token.cancel();
                 }
                 if from == Stage::Queued {
-                    let (body, permit) = {
-                        let mut work = lock(&self.work);
-                        (work.body.take_boxed(), work.permit.take())
-                    };
-                    drop_quietly(body);
-                    drop(permit);
+                    self.give_back_place();
                     self.record(Event::CancelledQueued);
                     if let Some(pool) = &self.pool {
                         pool.cancelled_in_queue();
@@ -227,20 +244,15 @@ where
     }
 
     fn run(cell: &TaskCell<T, Self>, _: &mut Context<'_>) -> Poll<()> {
-        // Taken out under the work lock, which nobody else takes now (a running task's work
-        // is touched only by `cancel` from QUEUED and by the holder of its job, this worker),
-        // and run without it.
-        let Some(f) = lock(&cell.work).body.0.take() else {
+        // Taken out under the cell's lock and run without it. Nobody else takes the work of a
+        // running task (`cancel` takes it only from QUEUED; the holder of its job is this
+        // worker).
+        let Some(f) = cell.completion.with_work(|work| work.0.take()) else {
             return Poll::Ready(());
         };
         match catch_unwind(AssertUnwindSafe(f)) {
             // A cooperative closure told to stop delivers no value: it may be partial.
-            Ok(value)
-                if cell
-                    .token
-                    .as_ref()
-                    .is_some_and(CancellationToken::is_cancelled) =>
-            {
+            Ok(value) if cell.token().is_some_and(CancellationToken::is_cancelled) => {
                 cell.cancel(true);
                 drop_quietly(value);
             }
@@ -259,19 +271,29 @@ impl<T: Send + 'static> Run<T> for FutureWork<T> {
     const INTERRUPTIBLE: bool = true;
 
     fn take(&mut self) -> Self {
-        Self(self.0.take())
+        Self {
+            fut: self.fut.take(),
+            runner: self.runner.take(),
+        }
     }
 
     fn run(cell: &TaskCell<T, Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let put_back = |fut| lock(&cell.work).body.0 = Some(fut);
-        let Some(mut fut) = lock(&cell.work).body.0.take() else {
-            return Poll::Ready(());
+        let put_back = |fut| cell.completion.with_work(|work| work.fut = Some(fut));
+        // The waker is registered, and the future taken, under the lock `cancel` moves the
+        // state under: a cancel came first (what is left is dropped here) or will wake this
+        // worker.
+        let mut fut = match cell
+            .completion
+            .take_to_run(cx.waker(), |work| work.fut.take())
+        {
+            Ok(Some(fut)) => fut,
+            Ok(None) => return Poll::Ready(()),
+            Err(rest) => {
+                // Cancelled while running: drop what is left, outside the lock.
+                drop_quietly(rest);
+                return Poll::Ready(());
+            }
         };
-        cell.completion.register_runner(cx.waker());
-        if cell.completion.is_cancelled() {
-            drop_quietly(fut);
-            return Poll::Ready(());
-        }
         let outcome = catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll_body(cx)));
         if let Ok(Poll::Pending) = outcome {
             put_back(fut);
@@ -291,11 +313,11 @@ impl<T: Send + 'static> Run<T> for FutureWork<T> {
     }
 }
 
-impl<T> Run<T> for NoWork {
+impl<T> Run<T> for PromiseWork {
     const INTERRUPTIBLE: bool = true;
 
     fn take(&mut self) -> Self {
-        Self
+        Self(self.0.take())
     }
 
     fn run(_: &TaskCell<T, Self>, _: &mut Context<'_>) -> Poll<()> {
@@ -325,12 +347,12 @@ impl<T: Send + 'static, W: Run<T>> Runnable for TaskCell<T, W> {
             Stage::Running => {}
             Stage::Done | Stage::Cancelled => {
                 // Cancelled while running: drop what is left of the work, outside the lock.
-                let rest = lock(&self.work).body.take();
+                let rest = self.completion.with_work(W::take);
                 drop_quietly(rest);
                 return Poll::Ready(());
             }
         }
-        let _entered = self.span.as_deref().map(tracing::Span::enter);
+        let _entered = self.span().map(tracing::Span::enter);
         W::run(self, cx)
     }
 
@@ -339,22 +361,15 @@ impl<T: Send + 'static, W: Run<T>> Runnable for TaskCell<T, W> {
     }
 
     fn end(&self) {
-        let ran = self.completion.is_finished();
-        if !ran {
-            self.cancel(true);
-        }
         // A task that finished has no work left (or keeps a future's spent box, see
-        // `work.rs`) and, in an unbounded pool, nothing else to give back: no lock on the hot
-        // path.
-        if !ran || self.bounded {
-            let (body, permit) = {
-                let mut work = lock(&self.work);
-                let body = (!ran).then(|| work.body.take());
-                (body, work.permit.take())
-            };
-            drop_quietly(body);
-            drop(permit);
+        // `work.rs`): no lock on the hot path.
+        if !self.completion.is_finished() {
+            self.cancel(true);
+            let rest = self.completion.with_work(W::take);
+            drop_quietly(rest);
         }
+        // A swap, not a lock (invariant 6 of `state.rs`); nothing at all when unbounded.
+        self.give_back_place();
         if let Some(pool) = &self.pool {
             pool.task_ended();
         }
@@ -398,5 +413,49 @@ impl Drop for Job {
             // The last reference may hold a detached task's result, whose `Drop` is user code.
             drop_quietly(cell);
         }
+    }
+}
+
+/// The cell's size, pinned (as reqwest pins its error's): a field added to every cell must be
+/// a decision, not an accident. On 64-bit Linux (glibc's small-block limit, and the size of
+/// the standard library's futex mutex, are what the numbers are about).
+#[cfg(all(
+    test,
+    not(futurepool_loom),
+    target_os = "linux",
+    target_pointer_width = "64"
+))]
+mod size_tests {
+    use super::*;
+
+    /// What glibc serves from its small-block bins: a request of up to 120 bytes (a chunk of
+    /// 128 with its 8-byte header), which `Arc` makes with its two counts before the cell.
+    const SMALL_BLOCK: usize = 120;
+    const ARC_HEADER: usize = 2 * size_of::<usize>();
+
+    fn closure_cell<T, F: FnOnce() -> T>(_: &F) -> usize {
+        size_of::<TaskCell<T, ClosureWork<F>>>()
+    }
+
+    #[test]
+    fn cell_of_a_small_closure_is_a_small_block() {
+        let i = 7_u64;
+        // `overhead.rs`'s task: a closure capturing a `u64` and returning it.
+        let f = move || i;
+        assert_eq!(closure_cell(&f), 96);
+        assert!(ARC_HEADER + closure_cell(&f) <= SMALL_BLOCK);
+        // One more word of captures still fits (a closure has no spare bit: its `Option`
+        // costs a word).
+        let (a, b) = (1_u64, 2_u64);
+        let g = move || a + b;
+        assert_eq!(closure_cell(&g), 104);
+        assert!(ARC_HEADER + closure_cell(&g) <= SMALL_BLOCK);
+    }
+
+    #[test]
+    fn cell_of_a_future_and_of_a_promise() {
+        // The future's own box is apart; the cell adds the waker of the worker polling it.
+        assert_eq!(size_of::<TaskCell<u64, FutureWork<u64>>>(), 112);
+        assert_eq!(size_of::<TaskCell<u64, PromiseWork>>(), 96);
     }
 }

@@ -14,3 +14,5 @@ pub use handle::Task;
 pub use id::TaskId;
 pub use promise::Promise;
 pub(crate) use work::Body;
+#[cfg(all(test, futurepool_loom))]
+pub(crate) use work::PromiseWork;

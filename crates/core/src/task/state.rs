@@ -11,9 +11,18 @@
 //!
 //! `DONE` and `CANCELLED` are *final*: a task is finished once it is in either.
 //!
+//! # One lock
+//!
+//! Everything of a task that changes, except its state word, is under one lock: the outcome
+//! slot, the awaiter's waker, and the work (the closure or future not yet run, with the waker
+//! of whoever runs a future or watches a promise). One lock, not one per part, and plain
+//! `Option<Waker>`s, not `AtomicWaker`s, keep the cell small: a cell of 104 bytes or less is
+//! an allocation glibc serves from its small-block bins (see `cell.rs`).
+//!
 //! # Invariants
 //!
-//! 1. The outcome slot is read and written only under `slot`'s lock.
+//! 1. The outcome slot, the awaiter's waker and the runner's waker are read and written only
+//!    under the lock.
 //! 2. A task enters a final state only under that lock, and only after its outcome was written
 //!    there; the move is a `Release` store or read-modify-write, so whoever sees a final state
 //!    with an `Acquire` load and then takes the lock finds the outcome.
@@ -23,15 +32,22 @@
 //!    decision is taken again against `RUNNING`. Nobody saw the undone write (1).
 //! 4. Final states are final: of `finish` and `cancel`, exactly one takes the task to a final
 //!    state; the loser's value is handed back to be dropped outside the lock.
+//! 5. No lost wake-up: a waker is registered under the lock after the state (or slot) it waits
+//!    on was read there, and the move it waits for takes the waker out under the same lock
+//!    after making the move; so either the registering side sees the move, or the moving side
+//!    finds the waker.
+//! 6. A task's place in a bounded queue is given back exactly once: `take_place` is a swap.
 //!
-//! No user code runs under the lock: values are dropped and wakers woken after it is released.
-//! The loom models in `loom_models.rs` check these moves under every interleaving.
+//! No user code runs under the lock: values are dropped and wakers woken (and replaced ones
+//! dropped) after it is released. The loom models in `loom_models.rs` check these moves under
+//! every interleaving.
 
 use std::task::{Context, Poll, Waker};
 
 use super::id::TaskId;
+use super::work::Work;
 use crate::error::TaskError;
-use crate::sync::{AtomicU8, AtomicWaker, Mutex, Ordering, lock};
+use crate::sync::{AtomicBool, AtomicU8, Mutex, Ordering, drop_quietly, lock};
 
 const QUEUED: u8 = 0;
 const RUNNING: u8 = 1;
@@ -54,33 +70,53 @@ enum Slot<T> {
     Taken,
 }
 
-/// A task's state and outcome, shared by the [`Task`](crate::Task) and whoever resolves it.
-pub(crate) struct Completion<T> {
+/// What the lock guards; the work last, as it may be unsized.
+struct Locked<T, W: ?Sized> {
+    slot: Slot<T>,
+    /// Wakes whoever awaits the task.
+    waiter: Option<Waker>,
+    work: W,
+}
+
+/// A task's state and outcome, shared by the [`Task`](crate::Task) and whoever resolves it,
+/// with the task's work `W` under the same lock.
+pub(crate) struct Completion<T, W: ?Sized> {
     state: AtomicU8,
     /// Whether a running task can still be cancelled (a future is dropped, a cooperative
     /// closure is told through its token, a promise's owner watches for it).
     interruptible: bool,
-    slot: Mutex<Slot<T>>,
-    /// Wakes whoever awaits the task.
-    waiter: AtomicWaker,
-    /// Wakes whoever runs the task, so that it notices a cancel.
-    runner: AtomicWaker,
+    /// Whether the task still holds a place in its pool's bounded queue (invariant 6). Kept
+    /// here, beside the state, where it costs no bytes of the cell.
+    holds_place: AtomicBool,
+    locked: Mutex<Locked<T, W>>,
 }
 
-impl<T> Completion<T> {
-    /// A queued task.
-    pub(crate) fn queued(interruptible: bool) -> Self {
+/// Stores `waker` in `slot` unless it is already there; returns the waker it replaced, to be
+/// dropped outside the lock.
+fn register(slot: &mut Option<Waker>, waker: &Waker) -> Option<Waker> {
+    match slot {
+        Some(old) if old.will_wake(waker) => None,
+        _ => slot.replace(waker.clone()),
+    }
+}
+
+impl<T, W> Completion<T, W> {
+    /// A queued task with `work` to run; `holds_place` if it took a place in a bounded queue.
+    pub(crate) fn queued(interruptible: bool, holds_place: bool, work: W) -> Self {
         Self {
             state: AtomicU8::new(QUEUED),
             interruptible,
-            slot: Mutex::new(Slot::Empty),
-            waiter: AtomicWaker::new(),
-            runner: AtomicWaker::new(),
+            holds_place: AtomicBool::new(holds_place),
+            locked: Mutex::new(Locked {
+                slot: Slot::Empty,
+                waiter: None,
+                work,
+            }),
         }
     }
 
     /// A task that is already finished with `result`.
-    pub(crate) fn resolved(result: Result<T, TaskError>) -> Self {
+    pub(crate) fn resolved(result: Result<T, TaskError>, work: W) -> Self {
         let state = match &result {
             Err(e) if e.is_cancelled() => CANCELLED,
             _ => DONE,
@@ -88,12 +124,17 @@ impl<T> Completion<T> {
         Self {
             state: AtomicU8::new(state),
             interruptible: false,
-            slot: Mutex::new(Slot::Ready(result)),
-            waiter: AtomicWaker::new(),
-            runner: AtomicWaker::new(),
+            holds_place: AtomicBool::new(false),
+            locked: Mutex::new(Locked {
+                slot: Slot::Ready(result),
+                waiter: None,
+                work,
+            }),
         }
     }
+}
 
+impl<T, W: ?Sized + Work> Completion<T, W> {
     pub(crate) fn stage(&self) -> Stage {
         // Acquire: pairs with the Release of the move into a final state (invariant 2).
         match self.state.load(Ordering::Acquire) {
@@ -123,6 +164,43 @@ impl<T> Completion<T> {
             .is_ok()
     }
 
+    /// `true` the first time it is called on a task that took a place in a bounded queue:
+    /// the caller gives the place back (invariant 6).
+    pub(crate) fn take_place(&self) -> bool {
+        // Relaxed: the swap alone makes one caller the winner; the place itself is a
+        // semaphore permit, which synchronizes on its own.
+        self.holds_place.load(Ordering::Relaxed) && self.holds_place.swap(false, Ordering::Relaxed)
+    }
+
+    /// Applies `f` to the work under the lock (no user code: `f` only moves values, which
+    /// the caller drops after).
+    pub(crate) fn with_work<R>(&self, f: impl FnOnce(&mut W) -> R) -> R {
+        f(&mut lock(&self.locked).work)
+    }
+
+    /// Takes the work out with `take` to run it, registering `waker` as the runner's (in the
+    /// work, if its kind has a runner) unless the task was cancelled: then what was taken
+    /// comes back as `Err`, to be dropped (invariant 5: a `cancel` after this finds the waker).
+    pub(crate) fn take_to_run<R>(
+        &self,
+        waker: &Waker,
+        take: impl FnOnce(&mut W) -> R,
+    ) -> Result<R, R> {
+        let mut locked = lock(&self.locked);
+        let taken = take(&mut locked.work);
+        // Read under the lock that every move into CANCELLED holds: exact.
+        if self.state.load(Ordering::Acquire) == CANCELLED {
+            return Err(taken);
+        }
+        let replaced = locked
+            .work
+            .runner()
+            .and_then(|runner| register(runner, waker));
+        drop(locked);
+        drop_quietly(replaced);
+        Ok(taken)
+    }
+
     /// Resolves the task with `result` (`QUEUED` or `RUNNING` → `DONE`), calling `then` before
     /// waking the waiter (so that what it records is seen by whoever the wake-up lets run). If
     /// the task was cancelled first, the result comes back, to be dropped by the caller outside
@@ -132,31 +210,36 @@ impl<T> Completion<T> {
         result: Result<T, TaskError>,
         then: impl FnOnce(),
     ) -> Result<(), Result<T, TaskError>> {
-        let mut slot = lock(&self.slot);
+        let mut locked = lock(&self.locked);
         // Under the lock only `start` may move the state, and only from QUEUED to RUNNING,
         // both of which `finish` accepts; so the state read here stays valid until the store.
         if matches!(self.state.load(Ordering::Acquire), DONE | CANCELLED) {
             return Err(result);
         }
-        *slot = Slot::Ready(result);
+        locked.slot = Slot::Ready(result);
         // Release: publishes the outcome just written (invariant 2).
         self.state.store(DONE, Ordering::Release);
-        drop(slot);
+        // Taken after the move, under the lock (invariant 5).
+        let waiter = locked.waiter.take();
+        drop(locked);
         then();
-        self.waiter.wake();
+        if let Some(waiter) = waiter {
+            waiter.wake();
+        }
         Ok(())
     }
 
     /// Cancels the task if it may be: when queued, or when running and interruptible (or
-    /// `force`d), calling `then` with the stage it was cancelled from before waking anyone.
-    /// Returns that stage.
+    /// `force`d). A queued task's work is taken out under the lock and dropped first (panics
+    /// contained); then `then` is called with the stage the task was cancelled from, before
+    /// anyone is woken. Returns that stage.
     pub(crate) fn cancel(
         &self,
         id: TaskId,
         force: bool,
         then: impl FnOnce(Stage),
     ) -> Option<Stage> {
-        let mut slot = lock(&self.slot);
+        let mut locked = lock(&self.locked);
         let from = loop {
             let state = self.state.load(Ordering::Acquire);
             let allowed = match state {
@@ -168,7 +251,7 @@ impl<T> Completion<T> {
                 return None;
             }
             // Written before the move (invariant 2), undone if `start` won (invariant 3).
-            *slot = Slot::Ready(Err(TaskError::cancelled().with_task_id(id)));
+            locked.slot = Slot::Ready(Err(TaskError::cancelled().with_task_id(id)));
             // Release: publishes the outcome; Acquire on failure: re-read below.
             match self.state.compare_exchange(
                 state,
@@ -177,18 +260,28 @@ impl<T> Completion<T> {
                 Ordering::Acquire,
             ) {
                 Ok(_) => break state,
-                Err(_) => *slot = Slot::Empty,
+                Err(_) => locked.slot = Slot::Empty,
             }
         };
-        drop(slot);
+        // A queued task's work goes now; a running task's stays with its worker.
+        let rest = (from == QUEUED).then(|| locked.work.take_boxed()).flatten();
+        // Taken after the move, under the lock (invariant 5).
+        let runner = locked.work.runner().and_then(Option::take);
+        let waiter = locked.waiter.take();
+        drop(locked);
+        drop_quietly(rest);
         let from = if from == QUEUED {
             Stage::Queued
         } else {
             Stage::Running
         };
         then(from);
-        self.runner.wake();
-        self.waiter.wake();
+        if let Some(runner) = runner {
+            runner.wake();
+        }
+        if let Some(waiter) = waiter {
+            waiter.wake();
+        }
         Some(from)
     }
 
@@ -198,24 +291,31 @@ impl<T> Completion<T> {
     ///
     /// Panics if the outcome was already taken.
     pub(crate) fn poll_outcome(&self, cx: &mut Context<'_>) -> Poll<Result<T, TaskError>> {
-        let mut slot = lock(&self.slot);
-        match std::mem::replace(&mut *slot, Slot::Taken) {
+        let mut locked = lock(&self.locked);
+        match std::mem::replace(&mut locked.slot, Slot::Taken) {
             Slot::Ready(result) => Poll::Ready(result),
             Slot::Empty => {
-                *slot = Slot::Empty;
+                locked.slot = Slot::Empty;
                 // Registered under the lock: a resolver writes and wakes only after it.
-                self.waiter.register(cx.waker());
+                let replaced = register(&mut locked.waiter, cx.waker());
+                drop(locked);
+                drop_quietly(replaced);
                 Poll::Pending
             }
-            Slot::Taken => panic!("`Task` polled after it returned `Poll::Ready`"),
+            Slot::Taken => {
+                drop(locked);
+                panic!("`Task` polled after it returned `Poll::Ready`")
+            }
         }
     }
 
     /// `Ready` once the task is finished, without taking the outcome.
     pub(crate) fn poll_finished(&self, cx: &mut Context<'_>) -> Poll<()> {
-        let slot = lock(&self.slot);
-        if matches!(*slot, Slot::Empty) {
-            self.waiter.register(cx.waker());
+        let mut locked = lock(&self.locked);
+        if matches!(locked.slot, Slot::Empty) {
+            let replaced = register(&mut locked.waiter, cx.waker());
+            drop(locked);
+            drop_quietly(replaced);
             Poll::Pending
         } else {
             Poll::Ready(())
@@ -224,25 +324,26 @@ impl<T> Completion<T> {
 
     /// Applies `f` to the outcome, if it is there and not taken.
     pub(crate) fn peek<R>(&self, f: impl FnOnce(&Result<T, TaskError>) -> R) -> Option<R> {
-        match &*lock(&self.slot) {
+        match &lock(&self.locked).slot {
             Slot::Ready(result) => Some(f(result)),
             _ => None,
         }
     }
 
-    /// Registers whoever runs the task to be woken by `cancel`.
-    pub(crate) fn register_runner(&self, waker: &Waker) {
-        self.runner.register(waker);
-    }
-
-    /// `Ready` once the task is cancelled; registers `cx` to be woken by `cancel` otherwise.
+    /// `Ready` once the task is cancelled; registers `cx` as the runner's, to be woken by
+    /// `cancel`, otherwise.
     pub(crate) fn poll_cancelled(&self, cx: &mut Context<'_>) -> Poll<()> {
-        self.runner.register(cx.waker());
-        // Checked after registering: a cancel in between has woken `cx` or is seen here.
-        if self.is_cancelled() {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
+        let mut locked = lock(&self.locked);
+        // Read under the lock that every move into CANCELLED holds (invariant 5).
+        if self.state.load(Ordering::Acquire) == CANCELLED {
+            return Poll::Ready(());
         }
+        let replaced = locked
+            .work
+            .runner()
+            .and_then(|runner| register(runner, cx.waker()));
+        drop(locked);
+        drop_quietly(replaced);
+        Poll::Pending
     }
 }

@@ -1,5 +1,13 @@
-//! What a task runs, kept inside its cell: a closure stored in place (no box of its own), a
-//! boxed future, or nothing (a promise's task).
+//! What a task runs, kept inside its cell under its lock: a closure stored in place (no box of
+//! its own), a boxed future with the waker of the worker polling it, or nothing (a promise's
+//! task, with the waker of the promise's owner watching for a cancel).
+//!
+//! # The runner's waker lives with the work
+//!
+//! Only a future's worker and a promise's owner wait for a cancel while the task runs (a
+//! cooperative closure is told through its token), so only their work types keep a waker for
+//! `cancel` to wake: a closure's cell carries no waker it never uses (see `state.rs`, "One
+//! lock").
 //!
 //! # Why a closure lives in the cell
 //!
@@ -21,15 +29,20 @@
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use crate::error::TaskError;
 
 /// The part of a task's work every handle can reach (through `TaskCell<T, dyn Work>`): taking
-/// it out, to drop it outside the cell's lock when the task is cancelled while queued.
+/// it out, to drop it outside the cell's lock when the task is cancelled while queued, and
+/// the runner's waker, for `cancel` to wake.
 pub(crate) trait Work: Send + 'static {
     /// Takes out what is left to run, if anything, to be dropped by the caller.
     fn take_boxed(&mut self) -> Option<Box<dyn Send>>;
+
+    /// Where whoever runs the task keeps its waker, to be woken by `cancel`; `None` for work
+    /// nobody waits on while it runs (a closure).
+    fn runner(&mut self) -> Option<&mut Option<Waker>>;
 }
 
 /// A closure that has not run yet (`None` once a worker took it, or `cancel` dropped it).
@@ -37,10 +50,16 @@ pub(crate) struct ClosureWork<F>(pub(super) Option<F>);
 
 /// A future, boxed; `None` while a worker polls it, or once `cancel` dropped it. A completed
 /// future leaves its empty box here (see the module docs).
-pub(crate) struct FutureWork<T>(pub(super) Option<Pin<Box<dyn FutureBody<T>>>>);
+pub(crate) struct FutureWork<T> {
+    pub(super) fut: Option<Pin<Box<dyn FutureBody<T>>>>,
+    /// The waker of the worker polling the future, woken by `cancel`.
+    pub(super) runner: Option<Waker>,
+}
 
-/// A promise's task: nothing runs in a pool.
-pub(crate) struct NoWork;
+/// A promise's task (or a task made finished): nothing runs in a pool. Keeps the waker of the
+/// promise's owner watching for a cancel.
+#[derive(Default)]
+pub(crate) struct PromiseWork(pub(super) Option<Waker>);
 
 impl<F: Send + 'static> Work for ClosureWork<F> {
     fn take_boxed(&mut self) -> Option<Box<dyn Send>> {
@@ -48,17 +67,29 @@ impl<F: Send + 'static> Work for ClosureWork<F> {
         // outside the lock whatever their type.
         self.0.take().map(|f| Box::new(f) as Box<dyn Send>)
     }
+
+    fn runner(&mut self) -> Option<&mut Option<Waker>> {
+        None
+    }
 }
 
 impl<T: 'static> Work for FutureWork<T> {
     fn take_boxed(&mut self) -> Option<Box<dyn Send>> {
-        self.0.take().map(|f| Box::new(f) as Box<dyn Send>)
+        self.fut.take().map(|f| Box::new(f) as Box<dyn Send>)
+    }
+
+    fn runner(&mut self) -> Option<&mut Option<Waker>> {
+        Some(&mut self.runner)
     }
 }
 
-impl Work for NoWork {
+impl Work for PromiseWork {
     fn take_boxed(&mut self) -> Option<Box<dyn Send>> {
         None
+    }
+
+    fn runner(&mut self) -> Option<&mut Option<Waker>> {
+        Some(&mut self.0)
     }
 }
 
@@ -137,7 +168,10 @@ impl<T: Send + 'static> Body<T, FutureWork<T>> {
 
     fn boxed(fut: Pin<Box<dyn FutureBody<T>>>) -> Self {
         Self {
-            work: FutureWork(Some(fut)),
+            work: FutureWork {
+                fut: Some(fut),
+                runner: None,
+            },
             _output: PhantomData,
         }
     }
