@@ -6,7 +6,10 @@ mod common;
 
 use std::path::Path;
 
-use common::{SQUARE, Server, WHOAMI, WorkerProcess, make_certificates, registry, watchdog};
+use common::{
+    SQUARE, Server, WAIT_FOR_FILE, WHOAMI, WorkerProcess, make_certificates, marker, registry,
+    watchdog,
+};
 use futurepool_remote::async_nats::ConnectOptions;
 use futurepool_remote::{RemotePool, Worker};
 
@@ -197,12 +200,27 @@ async fn the_documented_permissions_are_enough_for_a_pool_and_its_workers() {
         for i in 0..10u64 {
             assert_eq!(pool.submit(SQUARE, i).await.unwrap(), i * i);
         }
-        // Cancelling deletes the task's message (allowed), and started notices arrive.
+        // Started notices arrive: two gated tasks fill the worker's two slots and show as
+        // running. Then a third waits in the stream (the worker holds no more messages than
+        // slots), and cancelling it deletes its message (allowed): it never runs.
+        let gate = marker("perm-gate");
+        let gate_arg = gate.to_string_lossy().into_owned();
+        let held: Vec<_> = (0..2)
+            .map(|_| pool.submit(WAIT_FOR_FILE, gate_arg.clone()))
+            .collect();
+        while pool.stats().running < 2 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
         let waiting = pool.submit(SQUARE, 99);
         pool.flush().await;
         waiting.cancel();
+        std::fs::write(&gate, b"open").unwrap();
+        for task in held {
+            assert_eq!(task.await.unwrap(), 1);
+        }
         pool.shutdown().await;
-        assert_eq!(pool.stats().completed, 10);
+        let stats = pool.stats();
+        assert_eq!((stats.completed, stats.cancelled), (12, 1), "{stats:?}");
     })
     .await;
 }
