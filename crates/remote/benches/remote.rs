@@ -7,7 +7,11 @@
 //! ```text
 //! benches/remote.sh                       # both sides
 //! cargo bench -p futurepool-remote --bench remote -- --tasks 20000
+//! cargo bench -p futurepool-remote --bench remote -- --submit-only   # 2 workers, R1 only
 //! ```
+//!
+//! `--submit-only` runs just the unchunked submit + `as_completed` with 2 workers and the
+//! submit → result latency (p50, p99): the quick run to compare builds or to profile.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -62,14 +66,51 @@ async fn throughput(pool: &RemotePool, n: u64) -> f64 {
     n as f64 / elapsed.as_secs_f64()
 }
 
+/// One task at a time, submit → result, `rounds` times: the p50 and p99 latency.
+async fn latency(pool: &RemotePool, rounds: u64) -> (Duration, Duration) {
+    let mut times = Vec::new();
+    for i in 0..rounds {
+        let t = Instant::now();
+        assert_eq!(pool.submit(SQUARE, i).await.expect("a square"), i * i);
+        times.push(t.elapsed());
+    }
+    times.sort();
+    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+    (at(0.5), at(0.99))
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+/// `--submit-only`: 2 workers on one server, `tasks` tiny tasks, then the latency.
+async fn submit_only(tasks: u64) {
+    let server = Server::start();
+    let _workers: Vec<_> = (0..2)
+        .map(|_| WorkerProcess::start(&server.url, "bench2", 64, false))
+        .collect();
+    let pool = pool(&server.url, "bench2").await;
+    throughput(&pool, 500).await; // warm up
+    let rate = throughput(&pool, tasks).await;
+    let (p50, p99) = latency(&pool, 1000).await;
+    pool.shutdown().await;
+    println!(
+        "2 workers, {tasks} tiny tasks (submit + as_completed): {rate:.0} tasks/s; one task submit → result (1000 in a row): p50 {:.0} µs, p99 {:.0} µs",
+        micros(p50),
+        micros(p99)
+    );
+}
+
 fn main() {
     let mut tasks = 20_000u64;
     let mut dask = String::new();
+    let mut only_submit = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--tasks" => tasks = args.next().and_then(|n| n.parse().ok()).expect("--tasks N"),
             "--dask" => dask = args.next().unwrap_or_default(),
+            "--submit-only" => only_submit = true,
             _ => {} // cargo bench passes --bench
         }
     }
@@ -78,10 +119,14 @@ fn main() {
         .enable_all()
         .build()
         .expect("a runtime");
+    if only_submit {
+        runtime.block_on(submit_only(tasks));
+        return;
+    }
     runtime.block_on(async {
         let server = Server::start();
         let mut rates = Vec::new();
-        let mut round_trip = Duration::ZERO;
+        let mut round_trip = (Duration::ZERO, Duration::ZERO);
         for workers in 1..=3 {
             let namespace = format!("bench{workers}");
             let _workers: Vec<_> = (0..workers)
@@ -91,14 +136,7 @@ fn main() {
             throughput(&pool, 500).await; // warm up
             rates.push(throughput(&pool, tasks).await);
             if workers == 1 {
-                let mut rounds = Vec::new();
-                for i in 0..200 {
-                    let t = Instant::now();
-                    pool.submit(SQUARE, i).await.expect("a square");
-                    rounds.push(t.elapsed());
-                }
-                rounds.sort();
-                round_trip = rounds[rounds.len() / 2];
+                round_trip = latency(&pool, 1000).await;
             }
             pool.shutdown().await;
         }
@@ -163,16 +201,19 @@ fn main() {
             rates[1],
             cluster_rate / rates[1]
         );
+        let (p50, p99) = round_trip;
         match json_number(&dask, "round_trip_s") {
             Some(d) => println!(
-                "\none submit round trip (median of 200, 1 worker): RemotePool {:.0} µs, dask {:.0} µs ({:.1}×)",
-                round_trip.as_secs_f64() * 1e6,
+                "\none task, submit → result (1000 in a row, 1 worker): RemotePool p50 {:.0} µs, p99 {:.0} µs; dask median of 200 {:.0} µs ({:.1}× the p50)",
+                micros(p50),
+                micros(p99),
                 d * 1e6,
-                d / round_trip.as_secs_f64()
+                d / p50.as_secs_f64()
             ),
             None => println!(
-                "\none submit round trip (median of 200, 1 worker): RemotePool {:.0} µs",
-                round_trip.as_secs_f64() * 1e6
+                "\none task, submit → result (1000 in a row, 1 worker): RemotePool p50 {:.0} µs, p99 {:.0} µs",
+                micros(p50),
+                micros(p99)
             ),
         }
         println!(

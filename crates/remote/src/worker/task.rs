@@ -5,15 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::Client;
-use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::{AckKind, Message};
 use bytes::Bytes;
 use futurepool_worker::{Call, Outcome, codec};
 use tokio::sync::OwnedSemaphorePermit;
 
+use super::answer;
 use super::meta::{Meta, meta};
 use super::serve::Serving;
-use crate::nats::publish::publish;
 use crate::nats::wire::{Answer, AnswerKind};
 
 /// How long a task runs before its worker tells the pool it started (for `stats().running`):
@@ -72,21 +71,7 @@ pub(crate) async fn handle(serving: Arc<Serving>, message: Message, _slot: Owned
     let Some(answer) = encode_answer(&serving, id, result) else {
         return terminate(&message, "its answer does not encode").await;
     };
-    // At most one ack_wait: past it the server hands the task to another worker anyway.
-    let make = || PublishMessage::build().payload(answer.clone());
-    if let Err(e) = publish(&serving.js, &meta.reply_to, meta.ack_wait, make).await {
-        // Not acked: delivered again after ack_wait, and terminated after a few such rounds.
-        tracing::warn!(error = %e, subject = meta.reply_to, "could not publish an answer");
-        return;
-    }
-    // Only now is the task done: were this worker to die before the ack, the task would run
-    // again and its second answer would be dropped by the pool.
-    for _ in 0..5 {
-        if message.double_ack().await.is_ok() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    answer::send(&serving, &message, &meta.reply_to, meta.ack_wait, answer).await;
 }
 
 /// Removes a message that cannot be answered from the stream for good, with one log line.
