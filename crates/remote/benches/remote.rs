@@ -1,13 +1,16 @@
 //! RemotePool on loopback: 20,000 tiny tasks over 1, 2 and 3 worker processes (submit +
 //! `as_completed`), the same with 2 workers on a three-node JetStream cluster with
 //! `replicas(3)` (R3) beside one server (R1), one submit round trip, and the seed's CPU
-//! workload over 3 workers vs one `CpuPool`. With `--dask JSON` (what `benches/python/dask_bench.py` printed, as
+//! workload over 3 workers vs one `CpuPool`, and a chunked `map` of 1M tiny items over 2
+//! workers beside CPython's `ProcessPoolExecutor.map(chunksize=100)` with 2 processes
+//! (`benches/python/process_bench.py`, run by this program). With `--dask JSON` (what `benches/python/dask_bench.py` printed, as
 //! `benches/remote.sh` runs it) it prints dask's numbers beside them and the ratios.
 //!
 //! ```text
 //! benches/remote.sh                       # both sides
 //! cargo bench -p futurepool-remote --bench remote -- --tasks 20000
 //! cargo bench -p futurepool-remote --bench remote -- --submit-only   # 2 workers, R1 only
+//! cargo bench -p futurepool-remote --bench remote -- --map-only --map-items 1000000
 //! ```
 //!
 //! `--submit-only` runs just the unchunked submit + `as_completed` with 2 workers and the
@@ -16,6 +19,8 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::cluster::Cluster;
@@ -101,14 +106,137 @@ async fn submit_only(tasks: u64) {
     );
 }
 
+/// A map stream of squares over a range.
+type SquareMap = futurepool_stream::Map<
+    futurepool_remote::RemoteChunks<u64, u64>,
+    futures_util::stream::Iter<std::ops::Range<u64>>,
+>;
+
+/// Items per second of a `map` of `n` tiny items; `settings` sets the stream's chunking and
+/// read-ahead.
+async fn map_rate(pool: &RemotePool, n: u64, settings: impl FnOnce(SquareMap) -> SquareMap) -> f64 {
+    let start = Instant::now();
+    let total = settings(pool.map(SQUARE, 0..n))
+        .fold(0u64, |sum, r| async move {
+            sum.wrapping_add(r.expect("a square"))
+        })
+        .await;
+    let elapsed = start.elapsed();
+    assert_eq!(total, (0..n).map(|i| i * i).fold(0u64, u64::wrapping_add));
+    n as f64 / elapsed.as_secs_f64()
+}
+
+/// The chunked maps: 1M tiny items over 2 workers, automatic chunks with a read-ahead of
+/// 32,768 items, fixed chunks of 100 as Python's, and the default settings (64 items ahead)
+/// on a tenth of the items; beside `ProcessPoolExecutor.map(chunksize=100)`.
+async fn maps(server: &Server, items: u64) {
+    let _workers: Vec<_> = (0..2)
+        .map(|_| WorkerProcess::start(&server.url, "benchmap", 4, false))
+        .collect();
+    let pool = pool(&server.url, "benchmap").await;
+    map_rate(&pool, 10_000, |m| m.buffer(32_768)).await; // warm up
+    let mut automatic = Vec::new();
+    let mut hundred = Vec::new();
+    for _ in 0..3 {
+        automatic.push(map_rate(&pool, items, |m| m.buffer(32_768)).await);
+        hundred.push(map_rate(&pool, items, |m| m.chunk_size(100).buffer(32_768)).await);
+    }
+    let default = map_rate(&pool, items / 10, |m| m).await;
+    pool.shutdown().await;
+    let python = python_map(items);
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "
+map of {items} tiny items (square), 2 workers × 4 slots, 3 runs (min / median / max), load average {}",
+        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+    );
+    println!("| setting | items/s |");
+    println!("|---|---|");
+    println!(
+        "| automatic chunks, `.buffer(32768)` | {} |",
+        spread(&automatic)
+    );
+    println!(
+        "| `.chunk_size(100).buffer(32768)` | {} |",
+        spread(&hundred)
+    );
+    println!(
+        "| default settings (64 items ahead), {} items | {default:.0} |",
+        items / 10
+    );
+    match python {
+        Some(rates) => println!(
+            "| CPython `ProcessPoolExecutor(2).map(chunksize=100)` | {} |\nautomatic / CPython (medians): {:.2}×",
+            spread(&rates),
+            median(&automatic) / median(&rates)
+        ),
+        None => println!("| CPython `ProcessPoolExecutor(2).map(chunksize=100)` | – |"),
+    }
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn spread(values: &[f64]) -> String {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    format!(
+        "{:.0} / {:.0} / {:.0}",
+        v[0],
+        v[v.len() / 2],
+        v[v.len() - 1]
+    )
+}
+
+/// CPython's `ProcessPoolExecutor.map(chunksize=100)` over `items` tiny items with 2
+/// processes, 3 runs (items/s), from `benches/python/process_bench.py`.
+fn python_map(items: u64) -> Option<Vec<f64>> {
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../benches/python/process_bench.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .args(["--tasks", "100", "--runs", "1", "--map-items"])
+        .arg(items.to_string())
+        .args(["--map-runs", "3", "--chunksize", "100", "--workers", "2"])
+        .output()
+        .map_err(|e| eprintln!("python3 is not available ({e}): no Python row"))
+        .ok()?;
+    if !out.status.success() {
+        eprintln!(
+            "the Python side failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find_map(|l| l.strip_prefix("map "))?;
+    Some(
+        line.split_whitespace()
+            .filter_map(|v| v.parse().ok())
+            .collect(),
+    )
+}
+
 fn main() {
     let mut tasks = 20_000u64;
+    let mut map_items = 1_000_000u64;
+    let mut map_only = false;
     let mut dask = String::new();
     let mut only_submit = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--tasks" => tasks = args.next().and_then(|n| n.parse().ok()).expect("--tasks N"),
+            "--map-items" => {
+                map_items = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .expect("--map-items N")
+            }
+            "--map-only" => map_only = true,
             "--dask" => dask = args.next().unwrap_or_default(),
             "--submit-only" => only_submit = true,
             _ => {} // cargo bench passes --bench
@@ -121,6 +249,10 @@ fn main() {
         .expect("a runtime");
     if only_submit {
         runtime.block_on(submit_only(tasks));
+        return;
+    }
+    if map_only {
+        runtime.block_on(maps(&Server::start(), map_items));
         return;
     }
     runtime.block_on(async {
@@ -223,5 +355,6 @@ fn main() {
             cpu_seed.as_secs_f64(),
             cpu_seed.as_secs_f64() / remote_seed.as_secs_f64()
         );
+        maps(&server, map_items).await;
     });
 }

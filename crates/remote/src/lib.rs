@@ -42,5 +42,5 @@ mod worker;
 /// The NATS client this crate is built on, for [`connect_options`](RemotePoolBuilder::connect_options)
 /// (credentials, TLS): the same version as the crate's.
 pub use async_nats;
-pub use pool::{RemotePool, RemotePoolBuilder, RemoteSubmit};
+pub use pool::{RemoteChunks, RemotePool, RemotePoolBuilder, RemoteSubmit, RemoteSubmitChunk};
 pub use worker::{Worker, WorkerBuilder};

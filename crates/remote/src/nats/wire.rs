@@ -23,4 +23,8 @@ pub(crate) enum AnswerKind {
     Crashed(String),
     /// The task ran past its pool's `task_timeout`; the text says how long.
     TimedOut(String),
+    /// A chunk of a map ran: `outcome` is the function's [`Outcome::Batch`] (one outcome per
+    /// item), `micros` how long the worker took to run it (what adaptive chunking learns from).
+    /// Only a batch call is answered so, so a pool that never sends one never sees it.
+    Batch { outcome: Outcome, micros: u64 },
 }

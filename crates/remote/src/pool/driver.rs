@@ -137,6 +137,10 @@ where
         AnswerKind::Ran(outcome) => f.result(outcome).map_err(TaskError::from),
         AnswerKind::Crashed(message) => Err(TaskError::crashed(message)),
         AnswerKind::TimedOut(message) => Err(TaskError::timeout(message)),
+        AnswerKind::Batch { .. } => Err(TaskError::invalid(format!(
+            "`{}` was answered with a chunk's results where one result was expected",
+            f.name()
+        ))),
     }
 }
 

@@ -1,31 +1,25 @@
 //! [`RemotePool`]: submit registered functions to workers anywhere, through NATS JetStream.
 
 mod builder;
+mod chunk;
 mod driver;
 mod listener;
+mod maps;
 mod shared;
 mod submit;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use futurepool_core::{AsyncPool, PoolStats, Task};
-use futurepool_stream::{Map, MapInput, MapUnordered, SubmitFn, map_tasks, map_tasks_unordered};
-use futurepool_worker::{Registry, RemoteFn};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use futurepool_core::{AsyncPool, PoolStats};
+use futurepool_worker::Registry;
 
 pub use builder::RemotePoolBuilder;
+pub use maps::{RemoteChunks, RemoteSubmit, RemoteSubmitChunk};
 use shared::Shared;
 
-/// The submit function inside a [`RemotePool`] map stream.
-pub type RemoteSubmit<A, R> = Box<dyn FnMut(A) -> Task<R> + Send>;
-
-/// The read-ahead bound of a map stream unless set with `.buffer(n)`.
-const MAP_BUFFER: usize = 64;
-
 /// A pool whose tasks run on [`Worker`](crate::Worker)s anywhere, through a NATS JetStream
-/// server: Python's dask `Client.get_executor()`, with the same [`Task`], `as_completed`, `wait`
+/// server: Python's dask `Client.get_executor()`, with the same [`Task`](futurepool_core::Task), `as_completed`, `wait`
 /// and map streams as the local pools. A cheap `Clone` handle.
 ///
 /// Every submitted task runs at least once and its `Task` resolves exactly once: a worker that
@@ -73,76 +67,6 @@ impl RemotePool {
 
     pub(crate) fn from_parts(tasks: AsyncPool, shared: Arc<Shared>) -> Self {
         Self { tasks, shared }
-    }
-
-    /// Runs `f` on every item of `items` (an iterator or a stream) on the workers; yields the
-    /// results in input order. Lazy and bounded: at most 64 items are submitted ahead of the
-    /// consumer (`.buffer(n)` sets it); dropping the stream cancels the tasks not finished.
-    /// With a [`queue_capacity`](RemotePoolBuilder::queue_capacity) below the read-ahead,
-    /// items past it come out as `is_rejected()` errors: keep `buffer` within it.
-    ///
-    /// # Examples
-    ///
-    /// ```no_run
-    /// # use futurepool_remote::RemotePool;
-    /// # use futurepool_worker::RemoteFn;
-    /// use futures_util::StreamExt;
-    /// fn square(n: u64) -> u64 { n * n }
-    /// const SQUARE: RemoteFn<u64, u64> = RemoteFn::new("square", square);
-    /// # async fn f(pool: RemotePool) {
-    /// let squares: Vec<u64> = pool.map(SQUARE, 0..10u64).map(Result::unwrap).collect().await;
-    /// assert_eq!(squares[9], 81);
-    /// # }
-    /// ```
-    pub fn map<A, R, In, Kind>(
-        &self,
-        f: RemoteFn<A, R>,
-        items: In,
-    ) -> Map<SubmitFn<RemoteSubmit<A, R>>, In::Stream>
-    where
-        A: Serialize + 'static,
-        R: DeserializeOwned + Send + 'static,
-        In: MapInput<Kind, Item = A>,
-    {
-        map_tasks(self.submitter(f), items).buffer(MAP_BUFFER)
-    }
-
-    /// Like [`map`](Self::map), but yields the results as they complete.
-    ///
-    /// # Examples
-    ///
-    /// ```no_run
-    /// # use futurepool_remote::RemotePool;
-    /// # use futurepool_worker::RemoteFn;
-    /// use futures_util::StreamExt;
-    /// fn double(n: u32) -> u32 { 2 * n }
-    /// const DOUBLE: RemoteFn<u32, u32> = RemoteFn::new("double", double);
-    /// # async fn f(pool: RemotePool) {
-    /// let mut out: Vec<u32> = pool.map_unordered(DOUBLE, 1..=4).map(Result::unwrap).collect().await;
-    /// out.sort();
-    /// assert_eq!(out, [2, 4, 6, 8]);
-    /// # }
-    /// ```
-    pub fn map_unordered<A, R, In, Kind>(
-        &self,
-        f: RemoteFn<A, R>,
-        items: In,
-    ) -> MapUnordered<SubmitFn<RemoteSubmit<A, R>>, In::Stream>
-    where
-        A: Serialize + 'static,
-        R: DeserializeOwned + Send + 'static,
-        In: MapInput<Kind, Item = A>,
-    {
-        map_tasks_unordered(self.submitter(f), items).buffer(MAP_BUFFER)
-    }
-
-    fn submitter<A, R>(&self, f: RemoteFn<A, R>) -> RemoteSubmit<A, R>
-    where
-        A: Serialize + 'static,
-        R: DeserializeOwned + Send + 'static,
-    {
-        let pool = self.clone();
-        Box::new(move |arg| pool.submit(f, arg))
     }
 
     /// Stops accepting tasks and returns once every submitted task has resolved (each waits

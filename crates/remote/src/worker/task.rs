@@ -2,7 +2,7 @@
 //! and a deadline, answered within bounds.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_nats::Client;
 use async_nats::jetstream::{AckKind, Message};
@@ -86,7 +86,8 @@ async fn terminate(message: &Message, why: &str) {
 /// The encoded answer; a result too large for the server becomes the task's `is_invalid()`
 /// error ("result too large") instead.
 fn encode_answer(serving: &Serving, id: u64, result: AnswerKind) -> Option<Bytes> {
-    let answer = codec::encode(&Answer { id, result })
+    let whole = Answer { id, result };
+    let answer = codec::encode(&whole)
         .inspect_err(|e| tracing::error!(error = %e, "an answer failed to encode"))
         .ok()?;
     // Room for the headers the client adds (none today), to be safe.
@@ -94,12 +95,48 @@ fn encode_answer(serving: &Serving, id: u64, result: AnswerKind) -> Option<Bytes
     if answer.len() <= limit {
         return Some(answer.into());
     }
-    let result = AnswerKind::Ran(Outcome::Invalid(format!(
-        "result too large: {} bytes, over the NATS server's max_payload of {} bytes",
-        answer.len(),
-        serving.max_payload
-    )));
+    let result = match whole.result {
+        AnswerKind::Batch {
+            outcome: Outcome::Batch(outcomes),
+            micros,
+        } => AnswerKind::Batch {
+            outcome: Outcome::Batch(fitting(outcomes, limit, serving.max_payload)),
+            micros,
+        },
+        _ => AnswerKind::Ran(Outcome::Invalid(format!(
+            "result too large: {} bytes, over the NATS server's max_payload of {} bytes",
+            answer.len(),
+            serving.max_payload
+        ))),
+    };
     codec::encode(&Answer { id, result }).ok().map(Bytes::from)
+}
+
+/// The first of a chunk's `outcomes` that fit in an answer of `limit` bytes together (at least
+/// one: a result too large on its own is replaced by its `is_invalid()` error). The pool sends
+/// the chunk's other items again.
+fn fitting(outcomes: Vec<Outcome>, limit: usize, max_payload: usize) -> Vec<Outcome> {
+    // Room for the answer around the outcomes (id, variant names, framing).
+    let mut size: usize = 64;
+    let mut fit = Vec::new();
+    for outcome in outcomes {
+        let mut len = codec::encode(&outcome).map_or(usize::MAX, |bytes| bytes.len());
+        let outcome = if size.saturating_add(len) > limit && fit.is_empty() {
+            let alone = Outcome::Invalid(format!(
+                "result too large: {len} bytes, over the NATS server's max_payload of {max_payload} bytes"
+            ));
+            len = 256;
+            alone
+        } else {
+            outcome
+        };
+        if size.saturating_add(len) > limit {
+            break;
+        }
+        size += len;
+        fit.push(outcome);
+    }
+    fit
 }
 
 /// Runs the call with progress acks, the started notice and the task's deadline; `None` when
@@ -166,16 +203,27 @@ async fn run(serving: &Serving, call: Call, meta: &Meta) -> Option<AnswerKind> {
         None => {
             let registry = serving.registry.clone();
             let name = call.function.name.clone();
-            let outcome = tokio::task::spawn_blocking(move || registry.execute(&call))
-                .await
-                .unwrap_or_else(|e| Outcome::Panicked(format!("`{name}` could not finish: {e}")));
-            Some(AnswerKind::Ran(outcome))
+            let batch = !call.batch.is_empty();
+            let ran = tokio::task::spawn_blocking(move || {
+                let start = Instant::now();
+                let outcome = registry.execute(&call);
+                (outcome, start.elapsed())
+            })
+            .await;
+            Some(match ran {
+                Ok((outcome, took)) => ran_answer(outcome, took, batch),
+                Err(e) => {
+                    AnswerKind::Ran(Outcome::Panicked(format!("`{name}` could not finish: {e}")))
+                }
+            })
         }
         Some(pool) => {
+            let batch = !call.batch.is_empty();
+            let start = Instant::now();
             // Cancelled (its child killed) when this future is dropped at the deadline.
             let mut task = CancelOnDrop(pool.submit_call(call));
             match (&mut task.0).await {
-                Ok(outcome) => Some(AnswerKind::Ran(outcome)),
+                Ok(outcome) => Some(ran_answer(outcome, start.elapsed(), batch)),
                 Err(e) if e.is_timeout() => Some(AnswerKind::TimedOut(e.to_string())),
                 Err(e) if meta.delivered >= meta.max_attempts => {
                     Some(AnswerKind::Crashed(format!(
@@ -189,6 +237,16 @@ async fn run(serving: &Serving, call: Call, meta: &Meta) -> Option<AnswerKind> {
                 }
             }
         }
+    }
+}
+
+/// The answer of a call that ran in `took`: a chunk's (a batch call) says how long it took.
+fn ran_answer(outcome: Outcome, took: Duration, batch: bool) -> AnswerKind {
+    if batch {
+        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        AnswerKind::Batch { outcome, micros }
+    } else {
+        AnswerKind::Ran(outcome)
     }
 }
 

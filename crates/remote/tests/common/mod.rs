@@ -19,6 +19,8 @@ pub const WAIT_FOR_FILE: RemoteFn<String, u64> = RemoteFn::new("wait_for_file", 
 pub const BIG_RESULT: RemoteFn<u64, Vec<u8>> = RemoteFn::new("big_result", big_result);
 pub const LEN_OF: RemoteFn<Vec<u8>, u64> = RemoteFn::new("len_of", len_of);
 pub const PID_THEN_SLEEP: RemoteFn<String, u64> = RemoteFn::new("pid_then_sleep", boom);
+/// `n²`, but panics on 13.
+pub const PICKY_SQUARE: RemoteFn<u64, u64> = RemoteFn::new("picky_square", square);
 
 // The parent never runs these: their bodies are in the worker program.
 fn square(_: u64) -> u64 {
@@ -58,6 +60,7 @@ pub fn registry() -> futurepool_worker::Registry {
         .with(BIG_RESULT)
         .with(LEN_OF)
         .with(PID_THEN_SLEEP)
+        .with(PICKY_SQUARE)
 }
 
 /// Where the server binary is; panics saying how to install it when it is missing.

@@ -87,6 +87,14 @@ fn pid_then_sleep(path: String) -> u64 {
     0
 }
 
+/// `n²`, but panics on 13 (one bad item in a chunk).
+fn picky_square(n: u64) -> u64 {
+    if n == 13 {
+        panic!("13 is unlucky");
+    }
+    n * n
+}
+
 fn registry() -> Registry {
     Registry::new()
         .with(RemoteFn::new("square", square))
@@ -98,6 +106,7 @@ fn registry() -> Registry {
         .with(RemoteFn::new("big_result", big_result))
         .with(RemoteFn::new("len_of", len_of))
         .with(RemoteFn::new("pid_then_sleep", pid_then_sleep))
+        .with(RemoteFn::new("picky_square", picky_square))
         .with(RemoteFn::new(
             "cpu_bound_calculation",
             cpu_bound_calculation,

@@ -1,0 +1,274 @@
+//! A map's chunk on its way: its messages published, their answers awaited, each item's result
+//! put back in input order. A chunk message is an ordinary task message (a batch call), so a
+//! worker that dies mid-chunk loses nothing: the server delivers it again after `ack_wait`.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::message::PublishMessage;
+use bytes::Bytes;
+use futurepool_core::TaskError;
+use futurepool_stream::Chunk;
+use futurepool_worker::{Call, Outcome, RemoteFn, codec};
+use serde::de::DeserializeOwned;
+use tokio::sync::oneshot;
+
+use super::driver::Unpublished;
+use super::shared::Shared;
+use crate::nats::names::TASK_ID;
+use crate::nats::publish::{publish as publish_bounded, retryable};
+use crate::nats::wire::AnswerKind;
+
+/// How long a chunk's publish is retried before its items fail (as a single task's).
+const PUBLISH_PATIENCE: Duration = Duration::from_secs(60);
+
+/// The encoded batch call of `f` on `args`, with id `id`.
+pub(super) fn encode_batch<A, R>(
+    f: RemoteFn<A, R>,
+    id: u64,
+    args: Vec<Vec<u8>>,
+) -> Result<Vec<u8>, TaskError> {
+    codec::encode(&f.batch(id, args))
+        .map_err(|e| TaskError::invalid(format!("a chunk of `{}` failed to encode: {e}", f.name())))
+}
+
+/// One message of a chunk, ready to publish.
+pub(super) struct Part {
+    pub(super) id: u64,
+    pub(super) payload: Result<Vec<u8>, TaskError>,
+    pub(super) items: usize,
+    /// Its place in `flush`'s count, released once the message is stored or given up.
+    pub(super) unpublished: Unpublished,
+}
+
+/// A chunk message between its publish and its end: whatever way the future ends, its entry
+/// leaves the waiting tasks; a stored message that was not answered is deleted, so workers
+/// skip it.
+struct Sent {
+    shared: Arc<Shared>,
+    id: u64,
+    seq: Option<u64>,
+    answered: bool,
+}
+
+impl Drop for Sent {
+    fn drop(&mut self) {
+        self.shared.waiting.remove(self.id);
+        if let (Some(seq), false) = (self.seq, self.answered) {
+            Shared::delete_message(&self.shared, seq);
+        }
+    }
+}
+
+/// Drives a chunk to its end: publishes its messages, waits for their answers, and puts
+/// every item's result back in input order (`early` holds the items that failed before).
+pub(super) async fn drive_chunk<A, R>(
+    shared: Arc<Shared>,
+    f: RemoteFn<A, R>,
+    parts: Vec<Part>,
+    early: Vec<Option<TaskError>>,
+    headers: HeaderMap,
+) -> Result<Chunk<R>, TaskError>
+where
+    R: DeserializeOwned + Send + 'static,
+{
+    let start = Instant::now();
+    let answered = futures_util::future::join_all(
+        parts
+            .into_iter()
+            .map(|part| drive_part(&shared, f, part, &headers)),
+    )
+    .await;
+    let mut ran = 0;
+    let mut worked = Duration::ZERO;
+    let mut timed = true;
+    let mut results = Vec::new();
+    for (part, took) in answered {
+        match took {
+            Some(took) => {
+                ran += part.len();
+                worked += took;
+            }
+            None => timed = false,
+        }
+        results.extend(part);
+    }
+    if !timed && ran == 0 {
+        // No worker said how long it took (an older worker): the round trip, for all of them.
+        ran = results.len();
+        worked = start.elapsed();
+    }
+    let mut answered = results.into_iter();
+    let results: VecDeque<Result<R, TaskError>> = early
+        .into_iter()
+        .map(|early| match early {
+            Some(err) => Err(err),
+            None => answered
+                .next()
+                .unwrap_or_else(|| Err(TaskError::invalid("a chunk lost an answer"))),
+        })
+        .collect();
+    Ok(Chunk {
+        results,
+        ran,
+        elapsed: worked,
+    })
+}
+
+/// Publishes one message of a chunk and waits for its answer: its items' results, and how
+/// long the worker took when it said so. When the results do not all fit one answer, the
+/// worker answers the first ones and the others are sent again in a message of their own.
+async fn drive_part<A, R>(
+    shared: &Arc<Shared>,
+    f: RemoteFn<A, R>,
+    part: Part,
+    headers: &HeaderMap,
+) -> (Vec<Result<R, TaskError>>, Option<Duration>)
+where
+    R: DeserializeOwned + Send + 'static,
+{
+    let Part {
+        mut id,
+        payload,
+        mut items,
+        unpublished,
+    } = part;
+    let mut results: Vec<Result<R, TaskError>> = Vec::with_capacity(items);
+    let mut took = Some(Duration::ZERO);
+    let mut unpublished = Some(unpublished);
+    let mut payload = match payload {
+        Ok(payload) => Bytes::from(payload),
+        Err(err) => return (every(err, items), None),
+    };
+    loop {
+        let answer = exchange(shared, headers, id, payload.clone(), unpublished.take()).await;
+        let answer = match answer {
+            Ok(answer) => answer,
+            Err(err) => {
+                results.extend(every(err, items));
+                return (results, None);
+            }
+        };
+        let (outcome, micros) = match answer {
+            AnswerKind::Batch { outcome, micros } => (outcome, Some(micros)),
+            // A worker that does not time its chunks.
+            AnswerKind::Ran(outcome) => (outcome, None),
+            AnswerKind::Crashed(message) => {
+                results.extend(every(TaskError::crashed(message), items));
+                return (results, None);
+            }
+            AnswerKind::TimedOut(message) => {
+                results.extend(every(TaskError::timeout(message), items));
+                return (results, None);
+            }
+        };
+        took = took.zip(micros).map(|(t, m)| t + Duration::from_micros(m));
+        match outcome {
+            // The first results, as many as fit one answer: the rest go again.
+            Outcome::Batch(outcomes) if !outcomes.is_empty() && outcomes.len() < items => {
+                let answered = outcomes.len();
+                for outcome in outcomes {
+                    results.push(f.result(outcome).map_err(TaskError::from));
+                }
+                let rest = match rest_of(&payload, answered) {
+                    Ok(rest) => rest,
+                    Err(err) => {
+                        results.extend(every(err, items - answered));
+                        return (results, None);
+                    }
+                };
+                items -= answered;
+                id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+                payload = match encode_batch(f, id, rest) {
+                    Ok(payload) => Bytes::from(payload),
+                    Err(err) => {
+                        results.extend(every(err, items));
+                        return (results, None);
+                    }
+                };
+            }
+            outcome => {
+                let decoded = f.results(outcome, items).into_iter();
+                results.extend(decoded.map(|r| r.map_err(TaskError::from)));
+                return (results, took);
+            }
+        }
+    }
+}
+
+/// `items` copies of `err`, as results.
+fn every<R>(err: TaskError, items: usize) -> Vec<Result<R, TaskError>> {
+    (0..items).map(|_| Err(err.clone())).collect()
+}
+
+/// The arguments of the batch call in `payload` after its first `answered`.
+fn rest_of(payload: &[u8], answered: usize) -> Result<Vec<Vec<u8>>, TaskError> {
+    let call = codec::decode::<Call>(payload)
+        .map_err(|e| TaskError::invalid(format!("a chunk's own call does not decode: {e}")))?;
+    Ok(call
+        .batch
+        .into_iter()
+        .skip(answered)
+        .map(|arg| arg.into_vec())
+        .collect())
+}
+
+/// Publishes message `id` (`payload`) and waits for its answer; `unpublished` (the chunk's
+/// place in `flush`'s count) is released once the message is stored or given up.
+async fn exchange(
+    shared: &Arc<Shared>,
+    headers: &HeaderMap,
+    id: u64,
+    payload: Bytes,
+    unpublished: Option<Unpublished>,
+) -> Result<AnswerKind, TaskError> {
+    let (tx, rx) = oneshot::channel();
+    shared.waiting.insert(id, tx);
+    let mut sent = Sent {
+        shared: Arc::clone(shared),
+        id,
+        seq: None,
+        answered: false,
+    };
+    let published = publish(shared, headers, id, payload).await;
+    drop(unpublished);
+    sent.seq = Some(published?);
+    let answer = rx.await.map_err(|_| TaskError::cancelled())?;
+    sent.answered = true;
+    Ok(answer)
+}
+
+/// Publishes a chunk's message until the server stores it (as a single task's, with the
+/// chunk's headers); returns its stream sequence, or the items' error.
+async fn publish(
+    shared: &Shared,
+    headers: &HeaderMap,
+    id: u64,
+    payload: Bytes,
+) -> Result<u64, TaskError> {
+    let msg_id = format!("{}-{id}", shared.pool_id);
+    let id_text = id.to_string();
+    let make = || {
+        let mut headers = headers.clone();
+        headers.insert(TASK_ID, id_text.as_str());
+        PublishMessage::build()
+            .headers(headers)
+            .message_id(&msg_id)
+            .payload(payload.clone())
+    };
+    let subject = shared.names.task_subject();
+    publish_bounded(&shared.js, &subject, PUBLISH_PATIENCE, make)
+        .await
+        .map_err(|error| {
+            if retryable(error.kind()) {
+                TaskError::timeout(format!(
+                    "the NATS server did not store the chunk within {PUBLISH_PATIENCE:?}: {error}"
+                ))
+            } else {
+                TaskError::invalid(format!("the NATS server refused the chunk: {error}"))
+            }
+        })
+}
