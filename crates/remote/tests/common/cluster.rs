@@ -35,8 +35,39 @@ fn free_port() -> u16 {
 
 impl Cluster {
     /// Starts `size` nodes and waits (up to 30 s) until they have elected a meta leader and
-    /// every node is a current member.
+    /// every node is a current member. A node that could not listen on its ports (taken by
+    /// another process between being found free and the node binding them) makes it start
+    /// the cluster anew on other ports, up to three times.
     pub async fn start(size: usize) -> Self {
+        for attempt in 1..=3 {
+            let mut cluster = Self::configure(size);
+            for i in 0..size {
+                cluster.start_node(i);
+            }
+            match cluster.whole_within(&[], Duration::from_secs(30)).await {
+                Ok(()) => return cluster,
+                Err(why) if attempt < 3 && cluster.lost_a_port() => {
+                    eprintln!("a node's port was taken ({why}); starting the cluster anew");
+                }
+                Err(why) => panic!(
+                    "the cluster is not whole after 30 s: {why}\n{}",
+                    cluster.logs()
+                ),
+            }
+        }
+        unreachable!("the last attempt returns or panics")
+    }
+
+    /// Whether a node's log says it could not listen on one of its ports.
+    fn lost_a_port(&self) -> bool {
+        self.nodes.iter().any(|n| {
+            std::fs::read_to_string(n.dir.join("server.log"))
+                .is_ok_and(|log| log.contains("address already in use"))
+        })
+    }
+
+    /// `size` nodes' configurations on free ports, none started.
+    fn configure(size: usize) -> Self {
         let ports: Vec<(u16, u16, u16)> = (0..size)
             .map(|_| (free_port(), free_port(), free_port()))
             .collect();
@@ -77,12 +108,7 @@ impl Cluster {
             .map(|n| format!("nats://127.0.0.1:{}", n.port))
             .collect::<Vec<_>>()
             .join(",");
-        let mut cluster = Self { nodes, url };
-        for i in 0..size {
-            cluster.start_node(i);
-        }
-        cluster.wait_whole(&[]).await;
-        cluster
+        Self { nodes, url }
     }
 
     /// How many nodes the cluster has.
@@ -279,17 +305,25 @@ impl Cluster {
     /// leader and that leader has every other node as a current peer; and each of `streams` has
     /// a leader and every replica current.
     pub async fn wait_whole(&self, streams: &[String]) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        let mut last;
-        loop {
-            match self.whole(streams).await {
-                Ok(()) => return,
-                Err(why) => last = why,
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the cluster is not whole after 30 s: {last}"
+        if let Err(why) = self.whole_within(streams, Duration::from_secs(30)).await {
+            panic!(
+                "the cluster is not whole after 30 s: {why}\n{}",
+                self.logs()
             );
+        }
+    }
+
+    /// [`wait_whole`](Self::wait_whole) for up to `limit`: what is missing when it is not.
+    async fn whole_within(&self, streams: &[String], limit: Duration) -> Result<(), String> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let why = match self.whole(streams).await {
+                Ok(()) => return Ok(()),
+                Err(why) => why,
+            };
+            if tokio::time::Instant::now() >= deadline {
+                return Err(why);
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
