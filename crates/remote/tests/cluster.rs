@@ -4,13 +4,14 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::cluster::Cluster;
+use common::cluster::{Cluster, Group};
 use common::{SLOW_SQUARE, WorkerProcess, registry, watchdog};
 use futurepool_remote::RemotePool;
+use futures::StreamExt;
 use tokio::sync::{mpsc, watch};
 
 /// Most of the pool's tasks unresolved at once: what a failure can have in flight.
@@ -45,11 +46,17 @@ struct Run {
 impl Run {
     /// The longest time between two tasks resolving one after the other.
     fn longest_gap(&self) -> Duration {
+        let (from, to) = self.longest_gap_between();
+        to - from
+    }
+
+    /// When the longest time without a task resolving began and ended.
+    fn longest_gap_between(&self) -> (Instant, Instant) {
         self.times
             .windows(2)
-            .map(|w| w[1] - w[0])
-            .max()
-            .unwrap_or_default()
+            .map(|w| (w[0], w[1]))
+            .max_by_key(|&(from, to)| to - from)
+            .unwrap_or((self.times[0], self.times[0]))
     }
 }
 
@@ -130,15 +137,35 @@ async fn killing_the_stream_leader_and_a_worker_mid_run_loses_nothing() {
         let _survivor = WorkerProcess::start(&url, namespace, 8, false);
         let (progress, mut seen) = watch::channel(0);
         let killed = Arc::new(AtomicUsize::new(usize::MAX));
+        // When the node died, and when each group it led had a new leader: the failover's
+        // timeline, for the message.
+        let failover = Arc::new(Mutex::new((None, Vec::new())));
         let chaos = {
             let killed = Arc::clone(&killed);
+            let failover = Arc::clone(&failover);
             let cluster = &mut cluster;
             async move {
                 seen.wait_for(|&n| n >= TASKS / 3).await.unwrap();
-                let leader = cluster.stream_leader(&format!("{namespace}_tasks")).await;
+                let (tasks, results) = (format!("{namespace}_tasks"), format!("{namespace}_results"));
+                let mut groups = vec![
+                    Group::stream(&tasks),
+                    Group::consumer(&tasks, "workers"),
+                    Group::stream(&results),
+                ];
+                for name in cluster.consumer_names(&results).await {
+                    groups.push(Group::consumer(&results, &name));
+                }
+                let before = cluster.leaders(&groups).await;
+                let leader = cluster.stream_leader(&tasks).await;
                 victim.kill();
                 cluster.kill(leader);
+                let killed_at = Instant::now();
                 killed.store(leader, Ordering::SeqCst);
+                failover.lock().unwrap().0 = Some(killed_at);
+                let elections = cluster
+                    .elections(&groups, &before, leader, killed_at, Duration::from_secs(30))
+                    .await;
+                failover.lock().unwrap().1 = elections;
                 std::future::pending::<()>().await;
             }
         };
@@ -152,12 +179,33 @@ async fn killing_the_stream_leader_and_a_worker_mid_run_loses_nothing() {
         assert_each_once(&run);
         let gap = run.longest_gap();
         let duplicates = pool.duplicates();
+        let timeline = {
+            let failover = failover.lock().unwrap();
+            let (from, to) = run.longest_gap_between();
+            let since = |at: Instant| {
+                failover.0.map_or(String::from("?"), |killed: Instant| {
+                    let secs = |d: Duration| d.as_secs_f64();
+                    if at >= killed {
+                        format!("+{:.1}", secs(at - killed))
+                    } else {
+                        format!("-{:.1}", secs(killed - at))
+                    }
+                })
+            };
+            let elections: Vec<String> = failover.1.iter().map(ToString::to_string).collect();
+            format!(
+                "from {} s to {} s after the kill; {}",
+                since(from),
+                since(to),
+                elections.join(", ")
+            )
+        };
         eprintln!(
-            "leader kill: {TASKS} tasks in {:?}, longest gap without a result {gap:?}, {duplicates} duplicates",
+            "leader kill: {TASKS} tasks in {:?}, longest gap without a result {gap:?} ({timeline}), {duplicates} duplicates",
             run.times[TASKS - 1] - run.times[0]
         );
         assert!(duplicates <= IN_FLIGHT as u64, "{duplicates} duplicates");
-        assert!(gap < Duration::from_secs(10), "a gap of {gap:?}");
+        assert!(gap < Duration::from_secs(10), "a gap of {gap:?}: {timeline}");
         pool.shutdown().await;
     })
     .await;
@@ -212,6 +260,82 @@ async fn a_rolling_restart_of_every_node_mid_run_loses_nothing() {
             run.longest_gap()
         );
         assert!(duplicates <= IN_FLIGHT as u64, "{duplicates} duplicates");
+        pool.shutdown().await;
+    })
+    .await;
+}
+
+/// The expiry (ns) a pull request asks for, from its JSON.
+fn pull_expires(request: &[u8]) -> Option<u64> {
+    let text = std::str::from_utf8(request).ok()?;
+    let rest = &text[text.find("\"expires\":")? + "\"expires\":".len()..];
+    let end = rest.find([',', '}']).unwrap_or(rest.len());
+    rest[..end].trim().parse().ok()
+}
+
+/// The expiry of the next pull request on `pulls` (within 10 s).
+async fn next_expiry(pulls: &mut async_nats::Subscriber) -> u64 {
+    let pull = tokio::time::timeout(Duration::from_secs(10), pulls.next())
+        .await
+        .expect("a pull within 10 s")
+        .expect("the subscription");
+    pull_expires(&pull.payload).expect("a pull request with an expiry")
+}
+
+/// The worker's side of a failover, on one server: a pull sent to a consumer that cannot
+/// serve it (here deleted, as one that has no leader while a cluster elects one) is dropped
+/// without a word. The worker then probes with short pulls, so it finds the consumer back
+/// within half a second instead of a whole pull (3 s) later; and it goes back to its normal
+/// pulls at the first answer: a worker whose pulls are answered never probes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_whose_pull_goes_unanswered_probes_until_one_is_answered() {
+    const NORMAL: u64 = 2_000_000_000;
+    let server = common::Server::start();
+    let namespace = "probe";
+    watchdog(60, async {
+        let pool = common::pool_in(&server, namespace).await;
+        let client = async_nats::connect(&server.url).await.unwrap();
+        // Every pull request of the worker, as the server receives it.
+        let mut pulls = client
+            .subscribe(format!(
+                "$JS.API.CONSUMER.MSG.NEXT.{namespace}_tasks.workers"
+            ))
+            .await
+            .unwrap();
+        let _worker = WorkerProcess::start(&server.url, namespace, 2, false);
+        // A healthy, idle worker: its pulls wait the normal time on the server.
+        assert_eq!(next_expiry(&mut pulls).await, NORMAL);
+        assert_eq!(pool.submit(SLOW_SQUARE, (3, 0)).await.unwrap().0, 9);
+        assert_eq!(next_expiry(&mut pulls).await, NORMAL);
+
+        let js = async_nats::jetstream::new(client.clone());
+        let stream = js.get_stream(format!("{namespace}_tasks")).await.unwrap();
+        let config = stream
+            .consumer_info("workers")
+            .await
+            .unwrap()
+            .config
+            .clone();
+        stream.delete_consumer("workers").await.unwrap();
+        // The pulls that follow go unanswered: after the first, the worker probes.
+        let mut seen = Vec::new();
+        while seen.iter().filter(|&&e| e < NORMAL).count() < 3 {
+            seen.push(next_expiry(&mut pulls).await);
+            assert!(
+                seen.len() <= 8,
+                "no probes after unanswered pulls: {seen:?}"
+            );
+        }
+        // The consumer is back (a new leader): the next probe is answered, with the task.
+        stream.create_consumer(config).await.unwrap();
+        let task = pool.submit(SLOW_SQUARE, (4, 0));
+        assert_eq!(task.await.unwrap().0, 16);
+        // And the worker pulls normally again: a probe or two in flight, then normal pulls only.
+        let mut seen = Vec::new();
+        while seen.len() < 3 || seen[seen.len() - 3..].iter().any(|&e| e != NORMAL) {
+            seen.push(next_expiry(&mut pulls).await);
+            assert!(seen.len() < 10, "still probing: {seen:?}");
+        }
         pool.shutdown().await;
     })
     .await;

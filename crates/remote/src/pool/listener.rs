@@ -25,8 +25,10 @@ pub(crate) struct ResultListener {
     name: String,
 }
 
-/// How long one look at the result consumer may take before it is asked again.
-const CHECK_LIMIT: Duration = Duration::from_secs(1);
+/// How long one look at the result consumer may take before it is asked again (100 ms later):
+/// while a cluster elects the consumer's new leader nothing answers, so this is how soon after
+/// the election the listener reads again. An answer takes milliseconds on a healthy server.
+const CHECK_LIMIT: Duration = Duration::from_millis(500);
 
 /// How the reading of one message stream ended.
 enum Ended {
@@ -86,7 +88,7 @@ impl ResultListener {
                         tracing::debug!(error = %e, "cannot reach the result consumer yet; retrying");
                         tokio::select! {
                             () = stop.cancelled() => return self.remove().await,
-                            () = tokio::time::sleep(Duration::from_millis(200)) => {}
+                            () = tokio::time::sleep(Duration::from_millis(100)) => {}
                         }
                     }
                 }

@@ -18,8 +18,43 @@ use async_nats::jetstream::{Context, Message};
 use async_nats::{Client, StatusCode, Subscriber};
 use futures_util::{FutureExt, StreamExt};
 
-/// How long a pull request waits on the server; the reader gives up a second later.
+/// How long a pull request waits on the server; the reader gives up [`PULL_GRACE`] later.
 pub(crate) const PULL_EXPIRES: Duration = Duration::from_secs(2);
+
+/// How long past a pull's expiry the reader waits for the server's word before giving up.
+const PULL_GRACE: Duration = Duration::from_secs(1);
+
+/// The expiry of a probe: the pull sent after one went unanswered, again and again until one
+/// is answered. A pull sent to a consumer that has no leader (a cluster electing one after its
+/// node died) is dropped without a word, so the worker learns that a leader is back only by
+/// asking: every [`PROBE_EXPIRES`] + [`PROBE_GRACE`] while none answers. A probe a leader
+/// receives is answered at once (tasks, or "no messages" after this short expiry), and the
+/// next pull is a normal one: only a worker whose pulls go unanswered probes.
+const PROBE_EXPIRES: Duration = Duration::from_millis(100);
+
+/// How long past a probe's expiry the reader waits for the server's word. Tasks the server
+/// sends later than that reach an inbox nobody reads and are delivered again after `ack_wait`;
+/// on loopback an answer takes milliseconds.
+const PROBE_GRACE: Duration = Duration::from_millis(400);
+
+/// How patient a pull is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Patience {
+    /// Waits [`PULL_EXPIRES`] on the server for tasks: what a healthy worker sends.
+    Wait,
+    /// Asks whether anything answers at all: sent after a pull went unanswered.
+    Probe,
+}
+
+impl Patience {
+    /// The pull's expiry on the server, and how long the reader waits for it.
+    fn times(self) -> (Duration, Duration) {
+        match self {
+            Self::Wait => (PULL_EXPIRES, PULL_EXPIRES + PULL_GRACE),
+            Self::Probe => (PROBE_EXPIRES, PROBE_EXPIRES + PROBE_GRACE),
+        }
+    }
+}
 
 /// An open pull request for up to `asked` tasks.
 pub(crate) struct Pull {
@@ -32,13 +67,15 @@ pub(crate) struct Pull {
 }
 
 impl Pull {
-    /// Asks `consumer` for up to `asked` tasks.
+    /// Asks `consumer` for up to `asked` tasks, as patiently as `patience` says.
     pub(crate) async fn ask(
         client: &Client,
         context: &Context,
         consumer: &PullConsumer,
         asked: usize,
+        patience: Patience,
     ) -> Result<Self, String> {
+        let (expires, wait) = patience.times();
         let inbox = client.new_inbox();
         let subscriber = client
             .subscribe(inbox.clone())
@@ -46,7 +83,7 @@ impl Pull {
             .map_err(|e| e.to_string())?;
         let config = BatchConfig {
             batch: asked,
-            expires: Some(PULL_EXPIRES),
+            expires: Some(expires),
             ..Default::default()
         };
         consumer
@@ -58,7 +95,7 @@ impl Pull {
             context: context.clone(),
             left: asked,
             answered: false,
-            deadline: tokio::time::Instant::now() + PULL_EXPIRES + Duration::from_secs(1),
+            deadline: tokio::time::Instant::now() + wait,
         })
     }
 

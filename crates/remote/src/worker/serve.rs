@@ -11,7 +11,7 @@ use futurepool_process::ProcessPool;
 use futurepool_worker::Registry;
 use tokio::sync::{Semaphore, watch};
 
-use super::pull::Pull;
+use super::pull::{Patience, Pull};
 use super::task::handle;
 use crate::nats::names::Names;
 use crate::nats::setup;
@@ -34,12 +34,15 @@ pub(crate) struct Serving {
     pub(crate) isolated: Option<ProcessPool>,
 }
 
-/// Pulls and starts tasks forever, never more than `slots` at once.
+/// Pulls and starts tasks forever, never more than `slots` at once. After a pull goes
+/// unanswered it probes (short pulls) until one is answered: a cluster's new consumer leader
+/// is found within half a second of its election, not a whole pull later.
 pub(crate) async fn pull_loop(
     consumer: PullConsumer,
     slots: Arc<Semaphore>,
     serving: Arc<Serving>,
 ) {
+    let mut patience = Patience::Wait;
     loop {
         let Ok(first) = Arc::clone(&slots).acquire_owned().await else {
             return;
@@ -49,14 +52,15 @@ pub(crate) async fn pull_loop(
             permits.push(permit);
         }
         let asked = permits.len();
-        let mut pull = match Pull::ask(&serving.client, &serving.js, &consumer, asked).await {
-            Ok(pull) => pull,
-            Err(e) => {
-                tracing::debug!(error = %e, "cannot pull tasks yet; retrying");
-                tokio::time::sleep(Duration::from_millis(250)).await;
-                continue;
-            }
-        };
+        let mut pull =
+            match Pull::ask(&serving.client, &serving.js, &consumer, asked, patience).await {
+                Ok(pull) => pull,
+                Err(e) => {
+                    tracing::debug!(error = %e, "cannot pull tasks yet; retrying");
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    continue;
+                }
+            };
         while let Some(message) = pull.next().await {
             let Some(permit) = permits.pop() else {
                 // The server sent more than asked: let another worker have it.
@@ -65,14 +69,24 @@ pub(crate) async fn pull_loop(
             };
             tokio::spawn(handle(Arc::clone(&serving), message, permit));
         }
-        if !pull.answered() {
-            // A healthy server ends every pull with tasks or a status; silence means it holds
-            // this worker's requests without serving them.
-            tracing::warn!(
-                asked,
-                "the NATS server did not answer a pull request for tasks"
-            );
-        }
+        patience = match (pull.answered(), patience) {
+            (true, Patience::Probe) => {
+                tracing::info!("the NATS server answers pull requests for tasks again");
+                Patience::Wait
+            }
+            (true, Patience::Wait) => Patience::Wait,
+            (false, Patience::Wait) => {
+                // A healthy server ends every pull with tasks or a status; silence means it
+                // holds this worker's requests without serving them, or that the consumer
+                // has no leader (a cluster electing one): probe until something answers.
+                tracing::warn!(
+                    asked,
+                    "the NATS server did not answer a pull request for tasks; probing"
+                );
+                Patience::Probe
+            }
+            (false, Patience::Probe) => Patience::Probe,
+        };
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{fresh_dir, server_binary};
 
@@ -35,8 +35,39 @@ fn free_port() -> u16 {
 
 impl Cluster {
     /// Starts `size` nodes and waits (up to 30 s) until they have elected a meta leader and
-    /// every node is a current member.
+    /// every node is a current member. A node that could not listen on its ports (taken by
+    /// another process between being found free and the node binding them) makes it start
+    /// the cluster anew on other ports, up to three times.
     pub async fn start(size: usize) -> Self {
+        for attempt in 1..=3 {
+            let mut cluster = Self::configure(size);
+            for i in 0..size {
+                cluster.start_node(i);
+            }
+            match cluster.whole_within(&[], Duration::from_secs(30)).await {
+                Ok(()) => return cluster,
+                Err(why) if attempt < 3 && cluster.lost_a_port() => {
+                    eprintln!("a node's port was taken ({why}); starting the cluster anew");
+                }
+                Err(why) => panic!(
+                    "the cluster is not whole after 30 s: {why}\n{}",
+                    cluster.logs()
+                ),
+            }
+        }
+        unreachable!("the last attempt returns or panics")
+    }
+
+    /// Whether a node's log says it could not listen on one of its ports.
+    fn lost_a_port(&self) -> bool {
+        self.nodes.iter().any(|n| {
+            std::fs::read_to_string(n.dir.join("server.log"))
+                .is_ok_and(|log| log.contains("address already in use"))
+        })
+    }
+
+    /// `size` nodes' configurations on free ports, none started.
+    fn configure(size: usize) -> Self {
         let ports: Vec<(u16, u16, u16)> = (0..size)
             .map(|_| (free_port(), free_port(), free_port()))
             .collect();
@@ -77,12 +108,7 @@ impl Cluster {
             .map(|n| format!("nats://127.0.0.1:{}", n.port))
             .collect::<Vec<_>>()
             .join(",");
-        let mut cluster = Self { nodes, url };
-        for i in 0..size {
-            cluster.start_node(i);
-        }
-        cluster.wait_whole(&[]).await;
-        cluster
+        Self { nodes, url }
     }
 
     /// How many nodes the cluster has.
@@ -156,6 +182,12 @@ impl Cluster {
     /// The raw `$JS.API.STREAM.INFO` answer for `stream` from the first running node that gives
     /// one without an error.
     async fn stream_info(&self, stream: &str) -> Option<String> {
+        self.ask(&format!("$JS.API.STREAM.INFO.{stream}")).await
+    }
+
+    /// The answer to the `$JS.API` request `subject` from the first running node that gives one
+    /// without an error (each asked for up to 2 s).
+    async fn ask(&self, subject: &str) -> Option<String> {
         for (i, node) in self.nodes.iter().enumerate() {
             if node.child.is_none() {
                 continue;
@@ -168,32 +200,130 @@ impl Cluster {
             else {
                 continue;
             };
-            let request = client.request(format!("$JS.API.STREAM.INFO.{stream}"), "".into());
-            if let Ok(Ok(reply)) = tokio::time::timeout(Duration::from_secs(2), request).await {
-                let text = String::from_utf8_lossy(&reply.payload).into_owned();
-                if !text.contains("\"error\"") {
-                    return Some(text);
-                }
+            if let Some(text) = ask_on(&client, subject, Duration::from_secs(2)).await {
+                return Some(text);
             }
         }
         None
+    }
+
+    /// The names of `stream`'s consumers.
+    pub async fn consumer_names(&self, stream: &str) -> Vec<String> {
+        let Some(answer) = self.ask(&format!("$JS.API.CONSUMER.NAMES.{stream}")).await else {
+            return Vec::new();
+        };
+        let Some(list) = answer
+            .find("\"consumers\"")
+            .map(|at| &answer[at..])
+            .and_then(|rest| Some(&rest[rest.find('[')? + 1..rest.find(']')?]))
+        else {
+            return Vec::new();
+        };
+        list.split(',')
+            .map(|name| name.trim().trim_matches('"').to_owned())
+            .filter(|name| !name.is_empty())
+            .collect()
+    }
+
+    /// The name of the node leading each of `groups` now (`None` when none answers).
+    pub async fn leaders(&self, groups: &[Group]) -> Vec<Option<String>> {
+        let mut leaders = Vec::new();
+        for group in groups {
+            let info = self.ask(&group.subject).await;
+            leaders.push(info.and_then(|info| cluster_field(&info, "leader")));
+        }
+        leaders
+    }
+
+    /// After node `dead` was killed at `killed_at`: when each of `groups` whose leader it was
+    /// (`before`, from [`leaders`](Self::leaders)) had a new leader, asked every 100 ms of a
+    /// running node for up to `limit`. A timeline of the failover, for a test's message.
+    pub async fn elections(
+        &self,
+        groups: &[Group],
+        before: &[Option<String>],
+        dead: usize,
+        killed_at: Instant,
+        limit: Duration,
+    ) -> Vec<Election> {
+        let dead_name = self.nodes[dead].name.clone();
+        let mut elections: Vec<Election> = groups
+            .iter()
+            .zip(before)
+            .map(|(group, before)| Election {
+                label: group.label.clone(),
+                before: before.clone(),
+                after: None,
+                at: None,
+            })
+            .collect();
+        let live = (0..self.nodes.len()).find(|&i| i != dead && self.nodes[i].child.is_some());
+        let Some(live) = live else { return elections };
+        let Ok(Ok(client)) = tokio::time::timeout(
+            Duration::from_secs(2),
+            async_nats::connect(self.node_url(live)),
+        )
+        .await
+        else {
+            return elections;
+        };
+        while killed_at.elapsed() < limit {
+            // The groups the dead node led that have no new leader yet, all asked at once.
+            let waiting: Vec<usize> = (0..groups.len())
+                .filter(|&i| {
+                    elections[i].at.is_none()
+                        && elections[i].before.as_deref() == Some(dead_name.as_str())
+                })
+                .collect();
+            if waiting.is_empty() {
+                return elections;
+            }
+            let asked = waiting
+                .iter()
+                .map(|&i| ask_on(&client, &groups[i].subject, Duration::from_millis(200)));
+            let answers = futures::future::join_all(asked).await;
+            for (i, info) in waiting.into_iter().zip(answers) {
+                let leader = info
+                    .and_then(|info| cluster_field(&info, "leader"))
+                    .filter(|leader| !leader.is_empty() && *leader != dead_name);
+                if leader.is_some() {
+                    elections[i].after = leader;
+                    elections[i].at = Some(killed_at.elapsed());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        for election in &mut elections {
+            if election.at.is_none() && election.before.as_deref() == Some(dead_name.as_str()) {
+                election.after = Some(format!("no leader within {limit:?}"));
+            }
+        }
+        elections
     }
 
     /// Waits (up to 30 s) until the cluster is whole: every node runs, each sees the same meta
     /// leader and that leader has every other node as a current peer; and each of `streams` has
     /// a leader and every replica current.
     pub async fn wait_whole(&self, streams: &[String]) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        let mut last;
-        loop {
-            match self.whole(streams).await {
-                Ok(()) => return,
-                Err(why) => last = why,
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the cluster is not whole after 30 s: {last}"
+        if let Err(why) = self.whole_within(streams, Duration::from_secs(30)).await {
+            panic!(
+                "the cluster is not whole after 30 s: {why}\n{}",
+                self.logs()
             );
+        }
+    }
+
+    /// [`wait_whole`](Self::wait_whole) for up to `limit`: what is missing when it is not.
+    async fn whole_within(&self, streams: &[String], limit: Duration) -> Result<(), String> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let why = match self.whole(streams).await {
+                Ok(()) => return Ok(()),
+                Err(why) => why,
+            };
+            if tokio::time::Instant::now() >= deadline {
+                return Err(why);
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -271,6 +401,61 @@ impl Drop for Cluster {
             let _ = std::fs::remove_dir_all(&self.nodes[i].dir);
         }
     }
+}
+
+/// A replicated group of the cluster, whose leader a failover moves: a stream, or a consumer.
+pub struct Group {
+    /// What a timeline calls it.
+    pub label: String,
+    /// The `$JS.API` subject of its info.
+    subject: String,
+}
+
+impl Group {
+    /// The stream `stream`.
+    pub fn stream(stream: &str) -> Self {
+        Self {
+            label: format!("stream {stream}"),
+            subject: format!("$JS.API.STREAM.INFO.{stream}"),
+        }
+    }
+
+    /// The consumer `consumer` of `stream`.
+    pub fn consumer(stream: &str, consumer: &str) -> Self {
+        Self {
+            label: format!("consumer {consumer}"),
+            subject: format!("$JS.API.CONSUMER.INFO.{stream}.{consumer}"),
+        }
+    }
+}
+
+/// One group's part in a failover: who led it before, and when a new leader was seen.
+pub struct Election {
+    pub label: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    /// How long after the kill the new leader was seen (`None`: the group kept its leader, or
+    /// none was seen in time).
+    pub at: Option<Duration>,
+}
+
+impl std::fmt::Display for Election {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let before = self.before.as_deref().unwrap_or("?");
+        match (&self.after, self.at) {
+            (Some(after), Some(at)) => write!(f, "{} {before} -> {after} at +{at:.1?}", self.label),
+            (Some(after), None) => write!(f, "{} {before} -> {after}", self.label),
+            (None, _) => write!(f, "{} {before}", self.label),
+        }
+    }
+}
+
+/// The answer to `subject` on `client` within `limit`, unless it is an error.
+async fn ask_on(client: &async_nats::Client, subject: &str, limit: Duration) -> Option<String> {
+    let request = client.request(subject.to_owned(), "".into());
+    let reply = tokio::time::timeout(limit, request).await.ok()?.ok()?;
+    let text = String::from_utf8_lossy(&reply.payload).into_owned();
+    (!text.contains("\"error\"")).then_some(text)
 }
 
 /// The string value of `"name"` in the `"cluster"` object of a stream info answer.
