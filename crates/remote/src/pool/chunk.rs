@@ -44,25 +44,6 @@ pub(super) struct Part {
     pub(super) unpublished: Unpublished,
 }
 
-/// A chunk message between its publish and its end: whatever way the future ends, its entry
-/// leaves the waiting tasks; a stored message that was not answered is deleted, so workers
-/// skip it.
-struct Sent {
-    shared: Arc<Shared>,
-    id: u64,
-    seq: Option<u64>,
-    answered: bool,
-}
-
-impl Drop for Sent {
-    fn drop(&mut self) {
-        self.shared.waiting.remove(self.id);
-        if let (Some(seq), false) = (self.seq, self.answered) {
-            Shared::delete_message(&self.shared, seq);
-        }
-    }
-}
-
 /// Drives a chunk to its end: publishes its messages, waits for their answers, and puts
 /// every item's result back in input order (`early` holds the items that failed before).
 pub(super) async fn drive_chunk<A, R>(
@@ -227,12 +208,9 @@ async fn exchange(
 ) -> Result<AnswerKind, TaskError> {
     let (tx, rx) = oneshot::channel();
     shared.waiting.insert(id, tx);
-    let mut sent = Sent {
-        shared: Arc::clone(shared),
-        id,
-        seq: None,
-        answered: false,
-    };
+    // Whatever way this ends, the entry leaves the waiting tasks, and a stored message that
+    // was not answered is deleted, so workers skip it.
+    let mut sent = super::driver::Pending::new(shared, id);
     let published = publish(shared, headers, id, payload).await;
     drop(unpublished);
     sent.seq = Some(published?);

@@ -89,12 +89,24 @@ impl Drop for Unpublished {
 /// A task between its publish and its end: whatever way the future ends (answered, failed,
 /// dropped by a cancel or `shutdown_now`), its entry leaves the waiting tasks; a stored message
 /// whose task did not get its answer is deleted, so workers skip it.
-struct Pending {
+pub(super) struct Pending {
     shared: Arc<Shared>,
     id: u64,
     /// The message's stream sequence once stored.
-    seq: Option<u64>,
-    answered: bool,
+    pub(super) seq: Option<u64>,
+    pub(super) answered: bool,
+}
+
+impl Pending {
+    /// Task (or chunk message) `id`, waiting for its answer in `shared`, not yet stored.
+    pub(super) fn new(shared: &Arc<Shared>, id: u64) -> Self {
+        Pending {
+            shared: Arc::clone(shared),
+            id,
+            seq: None,
+            answered: false,
+        }
+    }
 }
 
 impl Drop for Pending {
@@ -121,12 +133,7 @@ where
 {
     let (tx, rx) = oneshot::channel();
     shared.waiting.insert(id, tx);
-    let mut pending = Pending {
-        shared: Arc::clone(&shared),
-        id,
-        seq: None,
-        answered: false,
-    };
+    let mut pending = Pending::new(&shared, id);
     let published = publish(&shared, id, payload).await;
     unpublished.release();
     pending.seq = Some(published?);
