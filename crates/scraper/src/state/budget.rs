@@ -3,10 +3,13 @@
 //! crawl itself may use.
 //!
 //! A crawl schedules at most `max_pages` pages (each is one `page` record), and queues a URL
-//! only while `scheduled + queued < max_pages` (`CrawlRun::room`), so the URLs it has ever
-//! queued, from pages' links and sitemaps, number at most `max_pages` plus the seeds; each
-//! queued URL is blocked by robots.txt at most once. `--max-pages` may be raised on resume,
-//! never lowered below what the journal holds.
+//! only while `scheduled + queued < max_pages` (`CrawlRun::room`), so the URLs it has queued,
+//! from pages' links and sitemaps, number at most `max_pages` plus the seeds, plus one for each
+//! queued URL that robots.txt then blocked (a `blocked` record gives its place back, as the
+//! crawl does). Blocked URLs are held to `max_pages` plus the seeds: a URL is blocked when it
+//! is fetched only while its host's robots.txt is not known yet, and queuing stops for a host
+//! once it is. `--max-pages` may be raised on resume, never lowered below what the journal
+//! holds.
 
 use super::Record;
 use crate::http::MAX_URL_BYTES;
@@ -115,7 +118,10 @@ impl JournalBudget {
         };
         spend(&mut self.pages, pages)?;
         spend(&mut self.queued, queued as u64)?;
-        spend(&mut self.blocked, blocked)
+        spend(&mut self.blocked, blocked)?;
+        // A blocked URL was queued and never fetched: the crawl gives its place back.
+        self.queued = self.queued.saturating_add(blocked);
+        Ok(())
     }
 }
 
@@ -154,13 +160,19 @@ mod tests {
     }
 
     #[test]
-    fn each_queued_url_is_blocked_at_most_once() {
+    fn blocked_urls_give_their_place_back_and_are_bounded_themselves() {
         let mut budget = JournalBudget::new(1, &seed());
         let blocked = Record::Blocked {
             url: "http://a/x".into(),
         };
+        // Two places (1 page + 1 seed): both queued, both blocked, two queued again.
+        assert_eq!(budget.take(&page("http://a/", 2)), Ok(()));
         assert_eq!(budget.take(&blocked), Ok(()));
         assert_eq!(budget.take(&blocked), Ok(()));
+        let sitemap = Record::Sitemaps {
+            urls: vec!["http://a/y".into(); 2],
+        };
+        assert_eq!(budget.take(&sitemap), Ok(()));
         assert_eq!(budget.take(&blocked), Err(Over::Budget));
     }
 

@@ -183,8 +183,9 @@ impl CrawlState {
     /// an existing file that is not a state file, or belongs to another crawl, is left as it is.
     ///
     /// The file is read a record at a time and held to what a crawl of `max_pages` pages can
-    /// have written: at most `max_pages` pages, and at most `max_pages` + seeds URLs queued
-    /// (a crawl never queues more) and as many blocked, each URL at most
+    /// have written: at most `max_pages` pages, at most `max_pages` + seeds URLs queued (a
+    /// crawl never queues more, less the places blocked URLs gave back) and as many blocked,
+    /// each URL at most
     /// [`MAX_URL_BYTES`](crate::http::MAX_URL_BYTES) long. Beyond that is
     /// [`StateError::OverBudget`] (a URL too long, or a line longer than such a record can
     /// be, is [`StateError::Damaged`]), so a forged or foreign journal costs no more memory
