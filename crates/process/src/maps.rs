@@ -1,7 +1,6 @@
 //! `ProcessPool::map` and `map_unordered`: lazy, bounded streams that send their items in
 //! chunks, one message per chunk, each item answered on its own.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
@@ -247,21 +246,7 @@ impl ProcessPool {
                         Message::Failed(err) => answered.push(Err(err)),
                     }
                 }
-                let mut answered = answered.into_iter();
-                let results: VecDeque<Result<R, TaskError>> = early
-                    .into_iter()
-                    .map(|early| match early {
-                        Some(err) => Err(err),
-                        None => answered
-                            .next()
-                            .unwrap_or_else(|| Err(TaskError::invalid("a chunk lost an answer"))),
-                    })
-                    .collect();
-                Ok(Chunk {
-                    results,
-                    ran: len,
-                    elapsed,
-                })
+                Ok(Chunk::in_order(early, answered, len, elapsed))
             })
     }
 }

@@ -2,13 +2,11 @@
 //! put back in input order. A chunk message is an ordinary task message (a batch call), so a
 //! worker that dies mid-chunk loses nothing: the server delivers it again after `ack_wait`.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use async_nats::HeaderMap;
-use async_nats::jetstream::message::PublishMessage;
 use bytes::Bytes;
 use futurepool_core::TaskError;
 use futurepool_stream::Chunk;
@@ -16,14 +14,9 @@ use futurepool_worker::{Call, Outcome, RemoteFn, codec};
 use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
 
-use super::driver::Unpublished;
+use super::driver::{Unpublished, publish};
 use super::shared::Shared;
-use crate::nats::names::TASK_ID;
-use crate::nats::publish::{publish as publish_bounded, retryable};
 use crate::nats::wire::AnswerKind;
-
-/// How long a chunk's publish is retried before its items fail (as a single task's).
-const PUBLISH_PATIENCE: Duration = Duration::from_secs(60);
 
 /// The encoded batch call of `f` on `args`, with id `id`.
 pub(super) fn encode_batch<A, R>(
@@ -82,21 +75,7 @@ where
         ran = results.len();
         worked = start.elapsed();
     }
-    let mut answered = results.into_iter();
-    let results: VecDeque<Result<R, TaskError>> = early
-        .into_iter()
-        .map(|early| match early {
-            Some(err) => Err(err),
-            None => answered
-                .next()
-                .unwrap_or_else(|| Err(TaskError::invalid("a chunk lost an answer"))),
-        })
-        .collect();
-    Ok(Chunk {
-        results,
-        ran,
-        elapsed: worked,
-    })
+    Ok(Chunk::in_order(early, results, ran, worked))
 }
 
 /// Publishes one message of a chunk and waits for its answer: its items' results, and how
@@ -211,42 +190,10 @@ async fn exchange(
     // Whatever way this ends, the entry leaves the waiting tasks, and a stored message that
     // was not answered is deleted, so workers skip it.
     let mut sent = super::driver::Pending::new(shared, id);
-    let published = publish(shared, headers, id, payload).await;
+    let published = publish(shared, headers, id, payload, "chunk").await;
     drop(unpublished);
     sent.seq = Some(published?);
     let answer = rx.await.map_err(|_| TaskError::cancelled())?;
     sent.answered = true;
     Ok(answer)
-}
-
-/// Publishes a chunk's message until the server stores it (as a single task's, with the
-/// chunk's headers); returns its stream sequence, or the items' error.
-async fn publish(
-    shared: &Shared,
-    headers: &HeaderMap,
-    id: u64,
-    payload: Bytes,
-) -> Result<u64, TaskError> {
-    let msg_id = format!("{}-{id}", shared.pool_id);
-    let id_text = id.to_string();
-    let make = || {
-        let mut headers = headers.clone();
-        headers.insert(TASK_ID, id_text.as_str());
-        PublishMessage::build()
-            .headers(headers)
-            .message_id(&msg_id)
-            .payload(payload.clone())
-    };
-    let subject = shared.names.task_subject();
-    publish_bounded(&shared.js, &subject, PUBLISH_PATIENCE, make)
-        .await
-        .map_err(|error| {
-            if retryable(error.kind()) {
-                TaskError::timeout(format!(
-                    "the NATS server did not store the chunk within {PUBLISH_PATIENCE:?}: {error}"
-                ))
-            } else {
-                TaskError::invalid(format!("the NATS server refused the chunk: {error}"))
-            }
-        })
 }

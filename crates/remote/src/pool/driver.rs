@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
+use async_nats::HeaderMap;
 use async_nats::jetstream::message::PublishMessage;
 use bytes::Bytes;
 use futurepool_core::TaskError;
@@ -134,7 +135,7 @@ where
     let (tx, rx) = oneshot::channel();
     shared.waiting.insert(id, tx);
     let mut pending = Pending::new(&shared, id);
-    let published = publish(&shared, id, payload).await;
+    let published = publish(&shared, &shared.headers, id, Bytes::from(payload), "task").await;
     unpublished.release();
     pending.seq = Some(published?);
     let answer = rx.await.map_err(|_| TaskError::cancelled())?;
@@ -151,15 +152,21 @@ where
     }
 }
 
-/// Publishes the task's message until the server stores it; returns its stream sequence, or
-/// the task's error when the server refused it or stayed away past [`PUBLISH_PATIENCE`]. A
-/// retry carries the same message id, so the server stores the task once.
-async fn publish(shared: &Shared, id: u64, payload: Vec<u8>) -> Result<u64, TaskError> {
+/// Publishes message `id` (a task, or one message of a map's chunk: `what` names it in
+/// errors) with `headers` until the server stores it; returns its stream sequence, or the
+/// error of everything it carries when the server refused it or stayed away past
+/// [`PUBLISH_PATIENCE`]. A retry carries the same message id, so the server stores it once.
+pub(super) async fn publish(
+    shared: &Shared,
+    headers: &HeaderMap,
+    id: u64,
+    payload: Bytes,
+    what: &str,
+) -> Result<u64, TaskError> {
     let msg_id = format!("{}-{id}", shared.pool_id);
     let id_text = id.to_string();
-    let payload = Bytes::from(payload);
     let make = || {
-        let mut headers = shared.headers.clone();
+        let mut headers = headers.clone();
         headers.insert(TASK_ID, id_text.as_str());
         PublishMessage::build()
             .headers(headers)
@@ -172,10 +179,10 @@ async fn publish(shared: &Shared, id: u64, payload: Vec<u8>) -> Result<u64, Task
         .map_err(|error| {
             if retryable(error.kind()) {
                 TaskError::timeout(format!(
-                    "the NATS server did not store the task within {PUBLISH_PATIENCE:?}: {error}"
+                    "the NATS server did not store the {what} within {PUBLISH_PATIENCE:?}: {error}"
                 ))
             } else {
-                TaskError::invalid(format!("the NATS server refused the task: {error}"))
+                TaskError::invalid(format!("the NATS server refused the {what}: {error}"))
             }
         })
 }

@@ -116,6 +116,47 @@ pub struct Chunk<T> {
     pub elapsed: Duration,
 }
 
+impl<T> Chunk<T> {
+    /// A chunk's outcome in item order, from the items that failed before they were sent
+    /// (`Some(error)` in `sent_or_failed`, `None` for an item that was sent) and the answers of
+    /// the sent ones, in order; a sent item left without an answer is an `is_invalid()` error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futurepool_core::TaskError;
+    /// use futurepool_stream::Chunk;
+    /// use std::time::Duration;
+    ///
+    /// let early = vec![None, Some(TaskError::invalid("too big")), None, None];
+    /// let chunk = Chunk::in_order(early, [Ok(1), Ok(3)], 2, Duration::from_micros(5));
+    /// let results: Vec<_> = chunk.results.into_iter().map(|r| r.map_err(|e| e.is_invalid())).collect();
+    /// assert_eq!(results, [Ok(1), Err(true), Ok(3), Err(true)]);
+    /// ```
+    pub fn in_order(
+        sent_or_failed: Vec<Option<TaskError>>,
+        answered: impl IntoIterator<Item = Result<T, TaskError>>,
+        ran: usize,
+        elapsed: Duration,
+    ) -> Self {
+        let mut answered = answered.into_iter();
+        let results = sent_or_failed
+            .into_iter()
+            .map(|early| match early {
+                Some(err) => Err(err),
+                None => answered
+                    .next()
+                    .unwrap_or_else(|| Err(TaskError::invalid("a chunk lost an answer"))),
+            })
+            .collect();
+        Chunk {
+            results,
+            ran,
+            elapsed,
+        }
+    }
+}
+
 /// Tells the chunks of a stream that is gone to skip the items they have not started.
 ///
 /// # Examples
