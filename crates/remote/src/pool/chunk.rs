@@ -64,7 +64,7 @@ where
         match took {
             Some(took) => {
                 ran += part.len();
-                worked += took;
+                worked = worked.saturating_add(took);
             }
             None => timed = false,
         }
@@ -125,7 +125,11 @@ where
                 return (results, None);
             }
         };
-        took = took.zip(micros).map(|(t, m)| t + Duration::from_micros(m));
+        // The worker's word, so saturating: a forged time cannot overflow (a huge one only
+        // makes the next chunks small).
+        took = took
+            .zip(micros)
+            .map(|(t, m)| t.saturating_add(Duration::from_micros(m)));
         match outcome {
             // The first results, as many as fit one answer: the rest go again.
             Outcome::Batch(outcomes) if !outcomes.is_empty() && outcomes.len() < items => {
