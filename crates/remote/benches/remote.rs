@@ -11,6 +11,7 @@
 //! cargo bench -p futurepool-remote --bench remote -- --tasks 20000
 //! cargo bench -p futurepool-remote --bench remote -- --submit-only   # 2 workers, R1 only
 //! cargo bench -p futurepool-remote --bench remote -- --map-only --map-items 1000000
+//! cargo bench -p futurepool-remote --bench remote -- --map-chunk 100   # one chunk size only
 //! ```
 //!
 //! `--submit-only` runs just the unchunked submit + `as_completed` with 2 workers and the
@@ -174,6 +175,25 @@ map of {items} tiny items (square), 2 workers × 4 slots, 3 runs (min / median /
     }
 }
 
+/// `--map-chunk N`: only the map with `.chunk_size(N).buffer(32768)`, 5 runs: the quick run
+/// to compare builds or to profile.
+async fn map_chunk_only(server: &Server, items: u64, size: usize) {
+    let _workers: Vec<_> = (0..2)
+        .map(|_| WorkerProcess::start(&server.url, "benchmap", 4, false))
+        .collect();
+    let pool = pool(&server.url, "benchmap").await;
+    map_rate(&pool, 10_000, |m| m.chunk_size(size).buffer(32_768)).await; // warm up
+    let mut rates = Vec::new();
+    for _ in 0..5 {
+        rates.push(map_rate(&pool, items, |m| m.chunk_size(size).buffer(32_768)).await);
+    }
+    pool.shutdown().await;
+    println!(
+        "map of {items} tiny items, `.chunk_size({size}).buffer(32768)`, 2 workers × 4 slots, 5 runs (min / median / max): {} items/s",
+        spread(&rates)
+    );
+}
+
 fn median(values: &[f64]) -> f64 {
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
@@ -226,6 +246,7 @@ fn main() {
     let mut map_only = false;
     let mut dask = String::new();
     let mut only_submit = false;
+    let mut map_chunk = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -239,6 +260,13 @@ fn main() {
             "--map-only" => map_only = true,
             "--dask" => dask = args.next().unwrap_or_default(),
             "--submit-only" => only_submit = true,
+            "--map-chunk" => {
+                map_chunk = Some(
+                    args.next()
+                        .and_then(|n| n.parse().ok())
+                        .expect("--map-chunk N"),
+                )
+            }
             _ => {} // cargo bench passes --bench
         }
     }
@@ -249,6 +277,10 @@ fn main() {
         .expect("a runtime");
     if only_submit {
         runtime.block_on(submit_only(tasks));
+        return;
+    }
+    if let Some(size) = map_chunk {
+        runtime.block_on(map_chunk_only(&Server::start(), map_items, size));
         return;
     }
     if map_only {

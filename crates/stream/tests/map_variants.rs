@@ -8,9 +8,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{Gate, blocking, counted, cpu, plain};
+use common::{Gate, blocking, counted, cpu, plain, watchdog};
+use futurepool_core::Task;
 use futurepool_core::{AsyncPool, TaskError};
-use futurepool_stream::{AsyncPoolMapExt, ExecutorMapExt};
+use futurepool_stream::{
+    AsyncPoolMapExt, Chunk, ChunkedFn, ExecutorMapExt, StopFlag, map_chunked, map_chunked_unordered,
+};
 use futures::{Stream, StreamExt, TryStreamExt};
 use tokio::sync::mpsc;
 
@@ -317,4 +320,77 @@ fn streams_are_send_and_unpin() {
     check(&pool.map_unordered(|n: u8| n, 0..3));
     check(&pool.try_map(|n: u8| Ok::<_, TaskError>(n), 0..3));
     check(&pool.try_map_unordered(|n: u8| Ok::<_, TaskError>(n), 0..3));
+}
+
+/// A chunked source whose chunks wait for `release` (tiny items, timed at a nanosecond
+/// each), recording every chunk's size in `sizes`.
+fn held_chunks(
+    pool: &AsyncPool,
+    sizes: &Arc<std::sync::Mutex<Vec<usize>>>,
+    release: &tokio::sync::watch::Receiver<bool>,
+) -> ChunkedFn<impl FnMut(u64) -> Task<u64>, impl FnMut(Vec<u64>, &StopFlag) -> Task<Chunk<u64>>> {
+    let (one, many) = (pool.clone(), pool.clone());
+    let (sizes, release) = (Arc::clone(sizes), release.clone());
+    ChunkedFn::new(
+        move |n: u64| one.submit(async move { n }),
+        move |items: Vec<u64>, _: &StopFlag| {
+            sizes.lock().unwrap().push(items.len());
+            let mut release = release.clone();
+            many.submit(async move {
+                release.wait_for(|open| *open).await.unwrap();
+                Chunk {
+                    ran: items.len(),
+                    elapsed: Duration::from_nanos(items.len() as u64),
+                    results: items.into_iter().map(Ok).collect(),
+                }
+            })
+        },
+    )
+    .parallelism(2)
+}
+
+#[tokio::test]
+async fn an_adaptive_map_starts_slowly_instead_of_filling_its_read_ahead_with_single_items() {
+    watchdog(async {
+        for ordered in [true, false] {
+            let pool = AsyncPool::new();
+            let sizes = Arc::new(std::sync::Mutex::new(Vec::new()));
+            let (open, release) = tokio::sync::watch::channel(false);
+            let source = held_chunks(&pool, &sizes, &release);
+            let items = 200_000u64;
+            let mut stream: std::pin::Pin<Box<dyn Stream<Item = Result<u64, TaskError>> + Send>> =
+                if ordered {
+                    Box::pin(map_chunked(source, 0..items).buffer(32_768))
+                } else {
+                    Box::pin(map_chunked_unordered(source, 0..items).buffer(32_768))
+                };
+            // Nothing has finished: the first chunks are single items, two per worker (before,
+            // the whole read-ahead went out as 32,768 one-item chunks).
+            assert!(futures::poll!(stream.next()).is_pending());
+            let first = sizes.lock().unwrap().clone();
+            assert_eq!(
+                first.len(),
+                4,
+                "ordered: {ordered}: chunks before any finished"
+            );
+            assert_eq!(first, [1, 1, 1, 1], "ordered: {ordered}");
+            open.send(true).unwrap();
+            let mut sum = 0u64;
+            let mut count = 0u64;
+            while let Some(n) = stream.next().await {
+                sum += n.unwrap();
+                count += 1;
+            }
+            assert_eq!((count, sum), (items, items * (items - 1) / 2));
+            let sizes = sizes.lock().unwrap();
+            // Doubling from one up to the read-ahead shared by the two workers (4,096 at most).
+            assert!(
+                sizes.len() < 200,
+                "ordered: {ordered}: {} chunks for {items} tiny items",
+                sizes.len()
+            );
+            assert_eq!(sizes.iter().max(), Some(&4096), "ordered: {ordered}");
+        }
+    })
+    .await;
 }

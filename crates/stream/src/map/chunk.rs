@@ -2,7 +2,14 @@
 //! task round-trip.
 //!
 //! [`Chunking`] decides how many items go into the next task; a fixed size set by the user, or
-//! an adaptive size that grows while chunks run in well under [`CHUNK_TARGET`]. A chunk task runs
+//! an adaptive size that grows while chunks run in well under [`CHUNK_TARGET`].
+//!
+//! An adaptive stream starts slowly, as TCP does: its first chunks hold one item, and until a
+//! chunk reaches the size its timing asks for, at most [`SLOW_START_CHUNKS`] chunks per worker
+//! are in flight. Without that bound a large read-ahead filled up with one-item chunks before
+//! the first one had finished, and a map of tiny items paid a message per item for its whole
+//! read-ahead (a remote map of 1M items with `.buffer(32768)` ran at a seventh of its speed
+//! with fixed chunks). A chunk task runs
 //! its items one after the other with [`run_chunk`] (closures) or [`run_async_chunk`] (futures),
 //! turning a panic into that item's error and skipping the items left once the stream is
 //! dropped ([`StopFlag`]).
@@ -23,6 +30,9 @@ const CHUNK_TARGET: Duration = Duration::from_micros(100);
 /// The largest adaptive chunk, in items (the read-ahead bound usually limits it first).
 const MAX_ADAPTIVE_CHUNK: usize = 4096;
 
+/// How many chunks per worker an adaptive stream keeps in flight until its size stops growing.
+pub(crate) const SLOW_START_CHUNKS: usize = 2;
+
 /// How many items go into one submission.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Chunking {
@@ -32,11 +42,13 @@ pub enum Chunking {
     Fixed(usize),
     /// Chunks of the current adaptive `size`, at most the read-ahead bound shared among the
     /// pool's `workers`, so that every worker has a chunk; they grow until a chunk takes
-    /// `target`.
+    /// `target`. While `growing` (the slow start), at most [`SLOW_START_CHUNKS`] chunks per
+    /// worker are in flight.
     Adaptive {
         size: usize,
         workers: usize,
         target: Duration,
+        growing: bool,
     },
 }
 
@@ -53,6 +65,7 @@ impl Chunking {
             size: 1,
             workers: workers.max(1),
             target,
+            growing: true,
         }
     }
 
@@ -75,18 +88,41 @@ impl Chunking {
         }
     }
 
+    /// How many chunks may be in flight at most, when the chunking bounds it: during an
+    /// adaptive stream's slow start, [`SLOW_START_CHUNKS`] per worker.
+    pub fn chunks_in_flight(self) -> Option<usize> {
+        match self {
+            Chunking::Adaptive {
+                workers,
+                growing: true,
+                ..
+            } => Some(workers.saturating_mul(SLOW_START_CHUNKS)),
+            _ => None,
+        }
+    }
+
     /// Learns from a finished chunk that ran `ran` items in `elapsed`: grow towards the target
-    /// time per chunk ([`CHUNK_TARGET`] by default), at most doubling each time; fall back to one item when items
-    /// are slow.
+    /// time per chunk ([`CHUNK_TARGET`] by default), at most doubling each time; fall back to
+    /// one item when items are slow. The slow start ends, for good, at the first chunk whose
+    /// ideal size is not above the size it allows next (no longer held back by doubling), or
+    /// when the size reaches its largest.
     pub fn record(&mut self, ran: usize, elapsed: Duration) {
-        if let Chunking::Adaptive { size, target, .. } = self {
+        if let Chunking::Adaptive {
+            size,
+            target,
+            growing,
+            ..
+        } = self
+        {
             if ran == 0 {
                 return;
             }
             let per_item = (elapsed.as_nanos() / ran as u128).max(1);
             let ideal = target.as_nanos() / per_item;
             let ideal = usize::try_from(ideal).unwrap_or(usize::MAX);
-            *size = ideal.clamp(1, (*size * 2).min(MAX_ADAPTIVE_CHUNK));
+            let largest = (*size * 2).min(MAX_ADAPTIVE_CHUNK);
+            *size = ideal.clamp(1, largest);
+            *growing = *growing && ideal > *size && *size < MAX_ADAPTIVE_CHUNK;
         }
     }
 }
@@ -260,6 +296,41 @@ mod tests {
         assert_eq!(chunking.len(64), 32, "buffer shared among 2 workers");
         chunking.record(1, Duration::from_millis(1)); // a slow item
         assert_eq!(chunking.len(64), 1);
+    }
+
+    #[test]
+    fn the_slow_start_bounds_chunks_in_flight_until_the_size_stops_growing() {
+        let mut chunking = Chunking::adaptive(3);
+        assert_eq!(chunking.chunks_in_flight(), Some(6));
+        // Tiny items: the size doubles, and the bound stays until the largest size.
+        let mut sizes = Vec::new();
+        while chunking.chunks_in_flight().is_some() {
+            chunking.record(1, Duration::from_nanos(1));
+            sizes.push(chunking.len(usize::MAX));
+            assert!(sizes.len() <= 20, "no end to the slow start: {sizes:?}");
+        }
+        assert_eq!(sizes.len(), 12, "{sizes:?}");
+        assert_eq!(*sizes.last().unwrap(), MAX_ADAPTIVE_CHUNK);
+        // Over for good: a slow chunk shrinks the size but brings no bound back.
+        chunking.record(1, Duration::from_millis(1));
+        assert_eq!(chunking.len(64), 1);
+        chunking.record(1, Duration::from_nanos(1));
+        assert_eq!(chunking.chunks_in_flight(), None);
+
+        // Items of a tenth of the target: it ends at the chunk that reaches ten.
+        let mut chunking = Chunking::adaptive(1);
+        let tenth = CHUNK_TARGET / 10;
+        chunking.record(1, tenth); // 2
+        chunking.record(2, tenth * 2); // 4
+        chunking.record(4, tenth * 4); // 8
+        assert_eq!(chunking.chunks_in_flight(), Some(2));
+        chunking.record(8, tenth * 8); // 10, as asked
+        assert_eq!(chunking.len(64), 10);
+        assert_eq!(chunking.chunks_in_flight(), None);
+
+        // Fixed chunks and single items are never bounded this way.
+        assert_eq!(Chunking::fixed(8).chunks_in_flight(), None);
+        assert_eq!(Chunking::Single.chunks_in_flight(), None);
     }
 
     #[test]

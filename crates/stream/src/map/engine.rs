@@ -105,8 +105,9 @@ impl<Src, Q> Engine<Src, Q> {
     }
 
     /// Reads and submits input in chunks while the read-ahead bound leaves room for a whole
-    /// chunk. A stream input that is not ready sends the items it gave so far as a shorter
-    /// chunk, so that no item waits for the next one.
+    /// chunk (and, during an adaptive stream's slow start, while fewer chunks than it allows
+    /// are in flight). A stream input that is not ready sends the items it gave so far as a
+    /// shorter chunk, so that no item waits for the next one.
     pub fn fill_in_chunks<A, St>(&mut self, mut input: Pin<&mut Option<St>>, cx: &mut Context<'_>)
     where
         Src: SubmitChunk<A>,
@@ -119,6 +120,11 @@ impl<Src, Q> Engine<Src, Q> {
         loop {
             let want = self.chunking.len(self.buffer);
             if self.outstanding + want > self.buffer {
+                break;
+            }
+            if let Some(most) = self.chunking.chunks_in_flight()
+                && self.queue.units() >= most
+            {
                 break;
             }
             let items = poll_next_chunk(input.as_mut(), cx, want);

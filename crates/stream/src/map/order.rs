@@ -115,6 +115,9 @@ pub trait Queue<T>: Default {
 
     /// Cancels every unit in flight and drops all results held.
     fn cancel_all(&mut self);
+
+    /// How many submissions it holds: running, or finished with results not all taken.
+    fn units(&self) -> usize;
 }
 
 /// The queue of [`InputOrder`]: only the oldest submission is awaited.
@@ -177,6 +180,10 @@ impl<T> Queue<T> for InputOrderQueue<T> {
             }
         }
     }
+
+    fn units(&self) -> usize {
+        self.slots.len()
+    }
 }
 
 impl<T> Drop for InputOrderQueue<T> {
@@ -233,6 +240,10 @@ impl<T> Queue<T> for CompletionOrderQueue<T> {
         }
         self.running.clear();
         self.ready.clear();
+    }
+
+    fn units(&self) -> usize {
+        self.running.len() + usize::from(!self.ready.is_empty())
     }
 }
 
