@@ -268,6 +268,32 @@ async fn a_deleted_result_consumer_is_made_again_and_tasks_still_resolve() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_reach_a_connected_pool_directly_and_nothing_is_stored() {
+    watchdog(40, async {
+        let server = Server::start();
+        let pool = pool_in(&server, "direct").await;
+        let _worker = WorkerProcess::start(&server.url, "direct", 4, false);
+        assert_eq!(pool.submit(SQUARE, 2).await.unwrap(), 4);
+        let js = async_nats::jetstream::new(async_nats::connect(&server.url).await.unwrap());
+        let mut stream = js.get_stream("direct_results").await.unwrap();
+        let stored = stream.info().await.unwrap().state.last_sequence;
+        let tasks: Vec<_> = (0..50u64).map(|i| pool.submit(SQUARE, i)).collect();
+        for (i, task) in (0u64..).zip(tasks) {
+            assert_eq!(task.await.unwrap(), i * i);
+        }
+        let info = stream.info().await.unwrap();
+        assert_eq!(
+            info.state.last_sequence, stored,
+            "answers were stored in the result stream: {:?}",
+            info.state
+        );
+        assert_eq!(pool.duplicates(), 0);
+        pool.shutdown().await;
+    })
+    .await;
+}
+
 /// The pool's id, from its `Debug` output.
 fn pool_id(pool: &futurepool_remote::RemotePool) -> String {
     let text = format!("{pool:?}");

@@ -197,9 +197,12 @@ async fn the_documented_permissions_are_enough_for_a_pool_and_its_workers() {
         // The worker first: it may create the task stream and its consumer itself.
         let _worker = WorkerProcess::start(&worker_url, "perm", 2, false);
         let pool = build_pool(&pool_url, "perm").await.unwrap();
+        let results = stored_results(&server, "perm").await;
         for i in 0..10u64 {
             assert_eq!(pool.submit(SQUARE, i).await.unwrap(), i * i);
         }
+        // The answers came directly: the documented permissions allow it.
+        assert_eq!(stored_results(&server, "perm").await, results);
         // Started notices arrive: two gated tasks fill the worker's two slots and show as
         // running. Then a third waits in the stream (the worker holds no more messages than
         // slots), and cancelling it deletes its message (allowed): it never runs.
@@ -221,6 +224,46 @@ async fn the_documented_permissions_are_enough_for_a_pool_and_its_workers() {
         pool.shutdown().await;
         let stats = pool.stats();
         assert_eq!((stats.completed, stats.cancelled), (12, 1), "{stats:?}");
+    })
+    .await;
+}
+
+/// How many messages the result stream of `namespace` has ever stored (its last sequence),
+/// read as the pool's user of the documented permissions.
+async fn stored_results(server: &Server, namespace: &str) -> u64 {
+    let client = ConnectOptions::with_user_and_password("pool".into(), "pool-pw-3".into())
+        .connect(&server.url)
+        .await
+        .unwrap();
+    let js = futurepool_remote::async_nats::jetstream::new(client);
+    let mut stream = js.get_stream(format!("{namespace}_results")).await.unwrap();
+    stream.info().await.unwrap().state.last_sequence
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_not_allowed_to_answer_directly_answer_through_the_result_stream() {
+    watchdog(60, async {
+        // The documented block as it was before direct answers: the worker may not publish
+        // on `<ns>.answers.*`, and the pool may not reply.
+        let old = documented_permissions("oldperm")
+            .replace(r#", "oldperm.answers.*""#, "")
+            .replace("allow_responses: true", "");
+        assert!(!old.contains("answers"), "{old}");
+        let server = Server::start_config(&old);
+        let worker_url = with_user_info(&server.url, "worker:worker-pw-4");
+        let pool_url = with_user_info(&server.url, "pool:pool-pw-3");
+        let _worker = WorkerProcess::start(&worker_url, "oldperm", 2, false);
+        let pool = build_pool(&pool_url, "oldperm").await.unwrap();
+        let before = stored_results(&server, "oldperm").await;
+        let tasks: Vec<_> = (0..20u64).map(|i| pool.submit(SQUARE, i)).collect();
+        for (i, task) in (0u64..).zip(tasks) {
+            assert_eq!(task.await.unwrap(), i * i);
+        }
+        // Every answer went through the stream: the first after its direct try went
+        // unanswered, the others without trying (a worker pauses direct answers then).
+        assert_eq!(stored_results(&server, "oldperm").await - before, 20);
+        assert_eq!(pool.duplicates(), 0);
+        pool.shutdown().await;
     })
     .await;
 }

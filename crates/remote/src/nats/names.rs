@@ -85,6 +85,13 @@ impl Names {
         is_token(pool).then_some(pool)
     }
 
+    /// The subject a worker sends pool `pool_id` its answers on first, as a request on plain
+    /// NATS: the pool confirms each by replying, and an answer nobody confirms goes to the
+    /// result stream instead.
+    pub(crate) fn answer_subject(&self, pool_id: &str) -> String {
+        format!("{}.answers.{pool_id}", self.namespace)
+    }
+
     /// The subject workers tell pool `pool_id` on when they start one of its tasks: plain NATS,
     /// outside the streams (a lost notice only makes `stats().running` low for a while).
     pub(crate) fn started_subject(&self, pool_id: &str) -> String {
@@ -106,6 +113,7 @@ mod tests {
         assert_eq!(names.task_subject(), "jobs-2_a.tasks");
         assert_eq!(names.result_subject("p1"), "jobs-2_a.results.p1");
         assert_eq!(names.started_subject("p1"), "jobs-2_a.started.p1");
+        assert_eq!(names.answer_subject("p1"), "jobs-2_a.answers.p1");
         assert_eq!(names.result_subject_pool("jobs-2_a.results.p1"), Some("p1"));
         for forged in [
             "jobs-2_a.results.>",

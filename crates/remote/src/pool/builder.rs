@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::RemotePool;
-use super::listener::{ResultListener, listen_started};
+use super::listener::{ResultListener, listen_answers, listen_started};
 use super::shared::{Counters, Shared, Waiting};
 use crate::nats::names::Names;
 use crate::nats::streams::{self, Limits};
@@ -370,8 +370,19 @@ impl RemotePoolBuilder {
             .subscribe(names.started_subject(&pool_id))
             .await
             .map_err(|e| BuildError::new(format!("cannot listen for started tasks: {e}")))?;
+        let answers = conn
+            .client
+            .subscribe(names.answer_subject(&pool_id))
+            .await
+            .map_err(|e| BuildError::new(format!("cannot listen for answers: {e}")))?;
         let waiting = Arc::new(Waiting::default());
         let stop_listener = CancellationToken::new();
+        tokio::spawn(listen_answers(
+            answers,
+            conn.client.clone(),
+            Arc::clone(&waiting),
+            stop_listener.clone(),
+        ));
         tokio::spawn(listen_started(
             started,
             Arc::clone(&waiting),

@@ -1,15 +1,17 @@
 //! The pool's listeners. Results: reads the pool's durable consumer on the result stream and
 //! hands each answer to its task; the consumer is durable and its stream is on disk, so answers
-//! published while the pool was disconnected are read after it reconnects. Started notices:
-//! marks the tasks workers say they have started, for `stats().running`.
+//! published while the pool was disconnected are read after it reconnects. Direct answers:
+//! the answers workers send the pool on plain NATS, each confirmed with an empty reply (what
+//! the pool does not confirm, the worker stores in the result stream instead). Started
+//! notices: marks the tasks workers say they have started, for `stats().running`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_nats::Subscriber;
 use async_nats::jetstream::consumer::pull::MessagesErrorKind;
 use async_nats::jetstream::consumer::{PullConsumer, pull};
 use async_nats::jetstream::stream;
+use async_nats::{Client, Subscriber};
 use futurepool_worker::codec;
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
@@ -155,6 +157,35 @@ async fn read(consumer: &PullConsumer, waiting: &Waiting, stop: &CancellationTok
             None => return Ended::Check,
         }
     }
+}
+
+/// Hands each answer sent on the pool's answer subject to its task and confirms it to its
+/// worker with an empty reply, until `stop` fires. An answer that does not decode is
+/// confirmed too (the result stream would get the same bytes) and dropped with a log line.
+pub(crate) async fn listen_answers(
+    mut answers: Subscriber,
+    client: Client,
+    waiting: Arc<Waiting>,
+    stop: CancellationToken,
+) {
+    loop {
+        let message = tokio::select! {
+            () = stop.cancelled() => break,
+            message = answers.next() => message,
+        };
+        let Some(message) = message else { break };
+        match codec::decode::<Answer>(&message.payload) {
+            Ok(answer) => waiting.deliver(answer.id, answer.result),
+            Err(e) => tracing::warn!(error = %e, "dropped a direct answer that does not decode"),
+        }
+        if let Some(reply) = message.reply
+            && let Err(e) = client.publish(reply, bytes::Bytes::new()).await
+        {
+            tracing::debug!(error = %e, "could not confirm a direct answer");
+        }
+    }
+    // Unsubscribed first: a worker whose answer finds no pool listening stores it instead.
+    let _ = answers.unsubscribe().await;
 }
 
 /// Marks each task a worker says it started (the payload is the task id, in decimal) until

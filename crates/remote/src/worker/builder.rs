@@ -12,6 +12,7 @@ use futurepool_process::ProcessPool;
 use futurepool_worker::Registry;
 use tokio::sync::{Semaphore, watch};
 
+use super::answer::DirectAnswers;
 use super::serve::{Serving, follow_ack_wait, pull_loop};
 use crate::nats::connection;
 use crate::nats::names::Names;
@@ -278,6 +279,7 @@ impl WorkerBuilder {
             max_payload: conn.max_payload,
             registry: self.registry,
             isolated,
+            direct: DirectAnswers::default(),
         });
         serving.set_consumer_ack_wait(&consumer.cached_info().config);
         let follow = follow_ack_wait(consumer.clone(), Arc::clone(&serving));

@@ -21,6 +21,9 @@ const ACK_WAIT_BOUND: Duration = Duration::from_secs(60 * 60);
 pub(crate) struct Meta {
     /// One of the namespace's result subjects (never anything else).
     pub(crate) reply_to: String,
+    /// The subject of the same pool that takes answers directly (plain NATS): the answer
+    /// goes there first, and to `reply_to` only when the pool does not confirm it.
+    pub(crate) answer_to: String,
     /// The task's id in its pool (absent in messages of older pools: the call's own id).
     pub(crate) id: Option<u64>,
     /// Where to say the task started: the started subject of the pool `reply_to` names, or
@@ -91,6 +94,7 @@ pub(crate) fn meta(names: &Names, message: &Message) -> Result<Meta, String> {
         .delivered;
     Ok(Meta {
         reply_to: reply_to.to_owned(),
+        answer_to: names.answer_subject(pool),
         id,
         started_to,
         max_attempts,

@@ -1,5 +1,5 @@
 //! The worker's loop: pull at most as many tasks as there are free slots, run each with
-//! progress acks, publish its answer, then double-ack it.
+//! progress acks, answer it (to its pool directly, else to the result stream), then ack it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +11,7 @@ use futurepool_process::ProcessPool;
 use futurepool_worker::Registry;
 use tokio::sync::{Semaphore, watch};
 
+use super::answer::DirectAnswers;
 use super::pull::{Patience, Pull};
 use super::task::handle;
 use crate::nats::names::Names;
@@ -32,6 +33,8 @@ pub(crate) struct Serving {
     pub(crate) registry: Registry,
     /// The child processes of `isolate(true)`.
     pub(crate) isolated: Option<ProcessPool>,
+    /// Whether answers go to their pools directly for now.
+    pub(crate) direct: DirectAnswers,
 }
 
 /// Pulls and starts tasks forever, never more than `slots` at once. After a pull goes

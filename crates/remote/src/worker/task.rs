@@ -1,4 +1,4 @@
-//! One task message, from its headers to its double ack: validated, run with progress acks
+//! One task message, from its headers to its ack: validated, run with progress acks
 //! and a deadline, answered within bounds.
 
 use std::sync::Arc;
@@ -71,7 +71,7 @@ pub(crate) async fn handle(serving: Arc<Serving>, message: Message, _slot: Owned
     let Some(answer) = encode_answer(&serving, id, result) else {
         return terminate(&message, "its answer does not encode").await;
     };
-    answer::send(&serving, &message, &meta.reply_to, meta.ack_wait, answer).await;
+    answer::send(&serving, &message, &meta, answer).await;
 }
 
 /// Removes a message that cannot be answered from the stream for good, with one log line.
