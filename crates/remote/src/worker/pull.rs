@@ -1,6 +1,6 @@
-//! One pull request of the worker, read on a subscription of its own: every message that
-//! reaches the inbox is handed out, statuses end the request, and the local deadline ends it
-//! only after what already arrived is taken.
+//! One pull request of the worker, read on the worker's one pull inbox ([`PullInbox`]): every
+//! task that reaches the inbox is handed out, the pull's own statuses end the request, and the
+//! local deadline ends it only after what already arrived is taken.
 //!
 //! It replaces the client's `Batch`, which checks its own timeout before the messages its
 //! subscription holds (dropping them unread) and has a path that returns `Pending` without
@@ -56,9 +56,47 @@ impl Patience {
     }
 }
 
+/// The worker's one subscription for the tasks its pulls bring: `<inbox>.*`, pull number n
+/// answered on `<inbox>.<n>`. Made once: a subscription per pull made and removed one on the
+/// server for every pull (and three protocol operations instead of one).
+///
+/// Tasks arrive with their stream subject, not the pull's, so a task that comes after its
+/// pull was given up is read by the next one (before, it reached an inbox nobody read and was
+/// delivered again after `ack_wait`). A status names its pull: one of an earlier pull is
+/// ignored.
+pub(crate) struct PullInbox {
+    prefix: String,
+    subscriber: Subscriber,
+    pulls: u64,
+}
+
+impl PullInbox {
+    /// Subscribes to a fresh inbox of `client`.
+    pub(crate) async fn new(client: &Client) -> Result<Self, String> {
+        let prefix = client.new_inbox();
+        let subscriber = client
+            .subscribe(format!("{prefix}.*"))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            prefix,
+            subscriber,
+            pulls: 0,
+        })
+    }
+
+    /// The subject of the next pull's answers.
+    fn next_subject(&mut self) -> String {
+        self.pulls += 1;
+        format!("{}.{}", self.prefix, self.pulls)
+    }
+}
+
 /// An open pull request for up to `asked` tasks.
-pub(crate) struct Pull {
-    inbox: Subscriber,
+pub(crate) struct Pull<'i> {
+    inbox: &'i mut PullInbox,
+    /// The subject this pull's statuses come on.
+    subject: String,
     context: Context,
     left: usize,
     deadline: tokio::time::Instant,
@@ -66,32 +104,30 @@ pub(crate) struct Pull {
     answered: bool,
 }
 
-impl Pull {
-    /// Asks `consumer` for up to `asked` tasks, as patiently as `patience` says.
+impl<'i> Pull<'i> {
+    /// Asks `consumer` for up to `asked` tasks, answered in `inbox`, as patiently as
+    /// `patience` says.
     pub(crate) async fn ask(
-        client: &Client,
+        inbox: &'i mut PullInbox,
         context: &Context,
         consumer: &PullConsumer,
         asked: usize,
         patience: Patience,
     ) -> Result<Self, String> {
         let (expires, wait) = patience.times();
-        let inbox = client.new_inbox();
-        let subscriber = client
-            .subscribe(inbox.clone())
-            .await
-            .map_err(|e| e.to_string())?;
+        let subject = inbox.next_subject();
         let config = BatchConfig {
             batch: asked,
             expires: Some(expires),
             ..Default::default()
         };
         consumer
-            .request_batch(config, inbox.into())
+            .request_batch(config, subject.clone().into())
             .await
             .map_err(|e| e.to_string())?;
         Ok(Self {
-            inbox: subscriber,
+            inbox,
+            subject,
             context: context.clone(),
             left: asked,
             answered: false,
@@ -102,17 +138,23 @@ impl Pull {
     /// The next task message, or `None` once the request is over.
     pub(crate) async fn next(&mut self) -> Option<Message> {
         while self.left > 0 {
+            let inbox = &mut self.inbox.subscriber;
             let message = tokio::select! {
                 biased;
-                message = self.inbox.next() => message?,
+                message = inbox.next() => message?,
                 () = tokio::time::sleep_until(self.deadline) => {
                     // Over on our side; anything already here is still taken.
-                    match self.inbox.next().now_or_never() {
+                    match inbox.next().now_or_never() {
                         Some(Some(message)) => message,
                         _ => return None,
                     }
                 }
             };
+            let task = matches!(message.status, None | Some(StatusCode::OK));
+            if !task && message.subject.as_str() != self.subject {
+                // A status of an earlier pull, given up before it came.
+                continue;
+            }
             self.answered = true;
             match message.status {
                 None | Some(StatusCode::OK) => {

@@ -12,7 +12,7 @@ use futurepool_worker::Registry;
 use tokio::sync::{Semaphore, watch};
 
 use super::answer::DirectAnswers;
-use super::pull::{Patience, Pull};
+use super::pull::{Patience, Pull, PullInbox};
 use super::task::handle;
 use crate::nats::names::Names;
 use crate::nats::setup;
@@ -46,6 +46,15 @@ pub(crate) async fn pull_loop(
     serving: Arc<Serving>,
 ) {
     let mut patience = Patience::Wait;
+    let mut inbox = loop {
+        match PullInbox::new(&serving.client).await {
+            Ok(inbox) => break inbox,
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot subscribe for tasks yet; retrying");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+    };
     loop {
         let Ok(first) = Arc::clone(&slots).acquire_owned().await else {
             return;
@@ -55,15 +64,14 @@ pub(crate) async fn pull_loop(
             permits.push(permit);
         }
         let asked = permits.len();
-        let mut pull =
-            match Pull::ask(&serving.client, &serving.js, &consumer, asked, patience).await {
-                Ok(pull) => pull,
-                Err(e) => {
-                    tracing::debug!(error = %e, "cannot pull tasks yet; retrying");
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                    continue;
-                }
-            };
+        let mut pull = match Pull::ask(&mut inbox, &serving.js, &consumer, asked, patience).await {
+            Ok(pull) => pull,
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot pull tasks yet; retrying");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                continue;
+            }
+        };
         while let Some(message) = pull.next().await {
             let Some(permit) = permits.pop() else {
                 // The server sent more than asked: let another worker have it.
