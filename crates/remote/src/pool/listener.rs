@@ -168,12 +168,7 @@ pub(crate) async fn listen_answers(
     waiting: Arc<Waiting>,
     stop: CancellationToken,
 ) {
-    loop {
-        let message = tokio::select! {
-            () = stop.cancelled() => break,
-            message = answers.next() => message,
-        };
-        let Some(message) = message else { break };
+    while let Some(message) = next_until(&mut answers, &stop).await {
         match codec::decode::<Answer>(&message.payload) {
             Ok(answer) => waiting.deliver(answer.id, answer.result),
             Err(e) => tracing::warn!(error = %e, "dropped a direct answer that does not decode"),
@@ -195,16 +190,22 @@ pub(crate) async fn listen_started(
     waiting: Arc<Waiting>,
     stop: CancellationToken,
 ) {
-    loop {
-        let notice = tokio::select! {
-            () = stop.cancelled() => break,
-            notice = notices.next() => notice,
-        };
-        let Some(notice) = notice else { break };
+    while let Some(notice) = next_until(&mut notices, &stop).await {
         match std::str::from_utf8(&notice.payload).map(str::parse::<u64>) {
             Ok(Ok(id)) => waiting.started(id),
             _ => tracing::debug!("dropped a started notice that is not a task id"),
         }
     }
     let _ = notices.unsubscribe().await;
+}
+
+/// The next message of `subscriber`; `None` once `stop` fires or the subscription ends.
+async fn next_until(
+    subscriber: &mut Subscriber,
+    stop: &CancellationToken,
+) -> Option<async_nats::Message> {
+    tokio::select! {
+        () = stop.cancelled() => None,
+        message = subscriber.next() => message,
+    }
 }

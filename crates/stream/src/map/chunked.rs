@@ -162,7 +162,8 @@ impl<F, G> ChunkedFn<F, G> {
     }
 
     /// How many chunks may run at once (the pool's workers, times the chunks each may hold):
-    /// adaptive chunks are at most the read-ahead bound shared among them. Default: 1.
+    /// adaptive chunks are at most the read-ahead bound shared among them, and until their
+    /// size stops growing at most twice this many chunks are in flight. Default: 1.
     ///
     /// # Examples
     ///

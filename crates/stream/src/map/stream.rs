@@ -274,8 +274,8 @@ where
     /// Sends items to the pool in chunks of `n` (Python's `chunksize`); 1 turns batching off.
     ///
     /// By default `CpuPool` gets adaptive chunks (they start at one item and grow while they
-    /// run in well under 100 µs, so slow items stay unbatched) and other pools one task per
-    /// item. A chunk counts inside the [`buffer`](Self::buffer) with all its items and never
+    /// run in well under 100 µs, so slow items stay unbatched; until they stop growing, at
+    /// most two chunks per worker are in flight) and other pools one task per item. A chunk counts inside the [`buffer`](Self::buffer) with all its items and never
     /// exceeds it. Items of a chunk run one after the other on one worker; a panic in one is
     /// that item's error only. Only streams whose source can batch ([`BatchingSource`]: the
     /// pools' own `map`) have this method.
