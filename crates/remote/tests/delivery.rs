@@ -11,7 +11,7 @@ use common::{
     pool_in, pool_with_ack_wait, runs, watchdog, watchdog_on,
 };
 use futurepool_stream::as_completed;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_mid_task_loses_nothing() {
@@ -374,6 +374,54 @@ async fn a_worker_started_first_makes_nothing_and_serves_the_pool_built_later() 
         drop(api);
         let pool = pool_in(&server, "first").await;
         assert_eq!(pool.submit(SQUARE, 9).await.unwrap(), 81);
+        pool.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_whose_answer_is_on_its_way_gives_its_slot_to_the_next() {
+    watchdog(40, async {
+        let server = Server::start();
+        let pool = pool_in(&server, "handover").await;
+        let client = async_nats::connect(&server.url).await.unwrap();
+        let js = async_nats::jetstream::new(client.clone());
+        // A pool that takes its answer and never confirms it: the worker waits 1 s for the
+        // confirmation, then stores the answer in the result stream.
+        let mut silent = client.subscribe("handover.answers.silent").await.unwrap();
+        let mut stored = client.subscribe("handover.results.silent").await.unwrap();
+        client.flush().await.unwrap();
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Futurepool-Reply-To", "handover.results.silent");
+        headers.insert("Futurepool-Task-Id", "1");
+        let call = futurepool_worker::codec::encode(&SQUARE.call(1, &5).unwrap()).unwrap();
+        js.publish_with_headers("handover.tasks", headers, call.into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        // One slot: the silent pool's task has run once its answer arrives.
+        let _worker = WorkerProcess::start(&server.url, "handover", 1, false);
+        let _held = silent.next().await.expect("the direct answer");
+        // Its answer is on its way (unconfirmed, for up to 1 s): the slot starts the next
+        // task meanwhile. Before, the slot was held until the answer was stored.
+        let gate = marker("handover-gate");
+        let next = pool.submit(WAIT_FOR_FILE, gate.to_string_lossy().into_owned());
+        while pool.stats().running == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(
+            stored.next().now_or_never().is_none(),
+            "the next task started only after the unconfirmed answer was stored"
+        );
+        std::fs::write(&gate, b"open").unwrap();
+        assert_eq!(next.await.unwrap(), 1);
+        // And the unconfirmed answer still reaches the stream.
+        let answer = tokio::time::timeout(Duration::from_secs(10), stored.next())
+            .await
+            .expect("the unconfirmed answer, stored")
+            .unwrap();
+        assert!(!answer.payload.is_empty());
         pool.shutdown().await;
     })
     .await;

@@ -177,6 +177,10 @@ impl WorkerBuilder {
 
     /// The most tasks pulled and running at once (default: the available parallelism).
     ///
+    /// A task whose call has returned gives its place to the next one while its answer is on
+    /// the way to its pool; at most as many answers again are on the way at once, so a worker
+    /// holds at most twice this many unacked task messages.
+    ///
     /// # Examples
     ///
     /// ```
@@ -271,7 +275,9 @@ impl WorkerBuilder {
             None
         };
         let slots = Arc::new(Semaphore::new(self.concurrency));
+        let answering = Arc::new(Semaphore::new(self.concurrency));
         let serving = Arc::new(Serving {
+            answering: Arc::clone(&answering),
             consumer_ack_wait_ms: watch::channel(u64::MAX).0,
             client: conn.client,
             js: conn.js,
@@ -288,8 +294,10 @@ impl WorkerBuilder {
             () = pull_loop(consumer, Arc::clone(&slots), Arc::clone(&serving)) => {}
             () = follow => {}
         }
-        // Wait for the running tasks to be answered.
+        // Wait for the running tasks to end, then for their answers to be sent (a task takes
+        // its answer's place before it gives back its slot).
         let _all = slots.acquire_many(self.concurrency as u32).await;
+        let _answered = answering.acquire_many(self.concurrency as u32).await;
         if let Some(pool) = &serving.isolated {
             pool.shutdown().await;
         }

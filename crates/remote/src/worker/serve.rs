@@ -35,6 +35,9 @@ pub(crate) struct Serving {
     pub(crate) isolated: Option<ProcessPool>,
     /// Whether answers go to their pools directly for now.
     pub(crate) direct: DirectAnswers,
+    /// Places for answers on their way (as many as slots): a task whose call returned takes
+    /// one, then gives its slot back.
+    pub(crate) answering: Arc<Semaphore>,
 }
 
 /// Pulls and starts tasks forever, never more than `slots` at once. After a pull goes

@@ -23,8 +23,9 @@ const NOTICE_AFTER: Duration = Duration::from_millis(1);
 /// is terminated instead of tried again.
 const ANSWER_ATTEMPTS: i64 = 3;
 
-/// Runs one task message to its end; `_slot` is given back when it returns.
-pub(crate) async fn handle(serving: Arc<Serving>, message: Message, _slot: OwnedSemaphorePermit) {
+/// Runs one task message to its end; `slot` is given back once the call has returned and the
+/// answer has a place among those on their way (or when it returns, if sooner).
+pub(crate) async fn handle(serving: Arc<Serving>, message: Message, slot: OwnedSemaphorePermit) {
     let meta = match meta(&serving.names, &message) {
         Ok(meta) => meta,
         Err(why) => return terminate(&message, &why).await,
@@ -71,6 +72,12 @@ pub(crate) async fn handle(serving: Arc<Serving>, message: Message, _slot: Owned
     let Some(answer) = encode_answer(&serving, id, result) else {
         return terminate(&message, "its answer does not encode").await;
     };
+    // The answer's place first, then the slot back: the next task runs while this answer is
+    // on its way, and the unacked messages stay at most twice the slots.
+    let Ok(_answering) = Arc::clone(&serving.answering).acquire_owned().await else {
+        return;
+    };
+    drop(slot);
     answer::send(&serving, &message, &meta, answer).await;
 }
 
