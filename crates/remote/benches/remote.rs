@@ -31,6 +31,9 @@ use futurepool_remote::RemotePool;
 use futurepool_stream::as_completed;
 use futures_util::StreamExt;
 
+/// How many times each unchunked throughput is measured (after one warm-up).
+const RUNS: usize = 3;
+
 const SEED: [u64; 5] = [10_000_000, 12_000_000, 11_000_000, 9_000_000, 13_000_000];
 
 fn cpu_bound_calculation(n: u64) -> u128 {
@@ -298,7 +301,11 @@ fn main() {
                 .collect();
             let pool = pool(&server.url, &namespace).await;
             throughput(&pool, 500).await; // warm up
-            rates.push(throughput(&pool, tasks).await);
+            let mut runs = Vec::new();
+            for _ in 0..RUNS {
+                runs.push(throughput(&pool, tasks).await);
+            }
+            rates.push(runs);
             if workers == 1 {
                 round_trip = latency(&pool, 1000).await;
             }
@@ -320,9 +327,12 @@ fn main() {
                 .await
                 .expect("a pool on the cluster");
             throughput(&pool, 500).await; // warm up
-            let rate = throughput(&pool, tasks).await;
+            let mut runs = Vec::new();
+            for _ in 0..RUNS {
+                runs.push(throughput(&pool, tasks).await);
+            }
             pool.shutdown().await;
-            rate
+            runs
         };
 
         let _workers: Vec<_> = (0..3)
@@ -350,20 +360,23 @@ fn main() {
         let cpu_seed = start.elapsed();
         assert_eq!(remote, local);
 
-        println!("RemotePool on loopback, {tasks} tiny tasks (submit + as_completed), 64 tasks in flight per worker");
+        println!("RemotePool on loopback, {tasks} tiny tasks (submit + as_completed), 64 tasks in flight per worker, {RUNS} runs (min / median / max; the ratio of medians)");
         println!("| workers | RemotePool tasks/s | dask LocalCluster tasks/s | ratio |");
         println!("|---|---|---|---|");
-        for (i, rate) in rates.iter().enumerate() {
+        for (i, runs) in rates.iter().enumerate() {
             let workers = i + 1;
+            let rate = median(runs);
+            let runs = spread(runs);
             match json_number(&dask, &format!("tasks_per_s_{workers}")) {
-                Some(d) => println!("| {workers} | {rate:.0} | {d:.0} | {:.1}× |", rate / d),
-                None => println!("| {workers} | {rate:.0} | – | – |"),
+                Some(d) => println!("| {workers} | {runs} | {d:.0} | {:.1}× |", rate / d),
+                None => println!("| {workers} | {runs} | – | – |"),
             }
         }
         println!(
-            "\n2 workers, three-node cluster, replicas(3): {cluster_rate:.0} tasks/s; one server (R1): {:.0} tasks/s (R3/R1 {:.2}×)",
-            rates[1],
-            cluster_rate / rates[1]
+            "\n2 workers, three-node cluster, replicas(3): {} tasks/s; one server (R1): {} tasks/s (R3/R1 {:.2}×, medians)",
+            spread(&cluster_rate),
+            spread(&rates[1]),
+            median(&cluster_rate) / median(&rates[1])
         );
         let (p50, p99) = round_trip;
         match json_number(&dask, "round_trip_s") {

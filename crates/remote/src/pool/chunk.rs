@@ -125,11 +125,7 @@ where
                 return (results, None);
             }
         };
-        // The worker's word, so saturating: a forged time cannot overflow (a huge one only
-        // makes the next chunks small).
-        took = took
-            .zip(micros)
-            .map(|(t, m)| t.saturating_add(Duration::from_micros(m)));
+        took = add_reported(took, micros);
         match outcome {
             // The first results, as many as fit one answer: the rest go again.
             Outcome::Batch(outcomes) if !outcomes.is_empty() && outcomes.len() < items => {
@@ -161,6 +157,14 @@ where
             }
         }
     }
+}
+
+/// The time a chunk took so far plus what its worker reports for one more answer; `None`
+/// once an answer came without a time. The worker's word, so saturating: a forged time cannot
+/// overflow (a huge one only makes the next chunks small).
+fn add_reported(took: Option<Duration>, micros: Option<u64>) -> Option<Duration> {
+    took.zip(micros)
+        .map(|(t, m)| t.saturating_add(Duration::from_micros(m)))
 }
 
 /// `items` copies of `err`, as results.
@@ -200,4 +204,20 @@ async fn exchange(
     let answer = rx.await.map_err(|_| TaskError::cancelled())?;
     sent.answered = true;
     Ok(answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_worker_reported_time_adds_up_saturating_and_an_untimed_answer_ends_the_sum() {
+        let ms = Some(Duration::from_millis(1));
+        assert_eq!(add_reported(ms, Some(500)), Some(Duration::from_micros(1500)));
+        assert_eq!(add_reported(ms, None), None);
+        assert_eq!(add_reported(None, Some(500)), None);
+        // A forged answer's time: `+` panicked here ("overflow when adding durations").
+        let huge = Some(Duration::MAX - Duration::from_micros(1));
+        assert_eq!(add_reported(huge, Some(u64::MAX)), Some(Duration::MAX));
+    }
 }
