@@ -322,31 +322,35 @@ fn streams_are_send_and_unpin() {
     check(&pool.try_map_unordered(|n: u8| Ok::<_, TaskError>(n), 0..3));
 }
 
+/// Submits one item.
+type SubmitOne = Box<dyn FnMut(u64) -> Task<u64> + Send>;
+
+/// Submits a chunk.
+type SubmitMany = Box<dyn FnMut(Vec<u64>, &StopFlag) -> Task<Chunk<u64>> + Send>;
+
 /// A chunked source whose chunks wait for `release` (tiny items, timed at a nanosecond
 /// each), recording every chunk's size in `sizes`.
 fn held_chunks(
     pool: &AsyncPool,
     sizes: &Arc<std::sync::Mutex<Vec<usize>>>,
     release: &tokio::sync::watch::Receiver<bool>,
-) -> ChunkedFn<impl FnMut(u64) -> Task<u64>, impl FnMut(Vec<u64>, &StopFlag) -> Task<Chunk<u64>>> {
+) -> ChunkedFn<SubmitOne, SubmitMany> {
     let (one, many) = (pool.clone(), pool.clone());
     let (sizes, release) = (Arc::clone(sizes), release.clone());
-    ChunkedFn::new(
-        move |n: u64| one.submit(async move { n }),
-        move |items: Vec<u64>, _: &StopFlag| {
-            sizes.lock().unwrap().push(items.len());
-            let mut release = release.clone();
-            many.submit(async move {
-                release.wait_for(|open| *open).await.unwrap();
-                Chunk {
-                    ran: items.len(),
-                    elapsed: Duration::from_nanos(items.len() as u64),
-                    results: items.into_iter().map(Ok).collect(),
-                }
-            })
-        },
-    )
-    .parallelism(2)
+    let submit: SubmitOne = Box::new(move |n: u64| one.submit(async move { n }));
+    let submit_chunk: SubmitMany = Box::new(move |items: Vec<u64>, _: &StopFlag| {
+        sizes.lock().unwrap().push(items.len());
+        let mut release = release.clone();
+        many.submit(async move {
+            release.wait_for(|open| *open).await.unwrap();
+            Chunk {
+                ran: items.len(),
+                elapsed: Duration::from_nanos(items.len() as u64),
+                results: items.into_iter().map(Ok).collect(),
+            }
+        })
+    });
+    ChunkedFn::new(submit, submit_chunk).parallelism(2)
 }
 
 #[tokio::test]

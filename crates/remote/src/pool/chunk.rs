@@ -213,7 +213,10 @@ mod tests {
     #[test]
     fn a_worker_reported_time_adds_up_saturating_and_an_untimed_answer_ends_the_sum() {
         let ms = Some(Duration::from_millis(1));
-        assert_eq!(add_reported(ms, Some(500)), Some(Duration::from_micros(1500)));
+        assert_eq!(
+            add_reported(ms, Some(500)),
+            Some(Duration::from_micros(1500))
+        );
         assert_eq!(add_reported(ms, None), None);
         assert_eq!(add_reported(None, Some(500)), None);
         // A forged answer's time: `+` panicked here ("overflow when adding durations").
