@@ -57,8 +57,8 @@ impl Patience {
 }
 
 /// The worker's one subscription for the tasks its pulls bring: `<inbox>.*`, pull number n
-/// answered on `<inbox>.<n>`. Made once: a subscription per pull made and removed one on the
-/// server for every pull (and three protocol operations instead of one).
+/// answered on `<inbox>.<n>`. Made once: a subscription per pull meant one made and removed
+/// on the server for every pull, and three protocol operations instead of one.
 ///
 /// Tasks arrive with their stream subject, not the pull's, so a task that comes after its
 /// pull was given up is read by the next one (before, it reached an inbox nobody read and was
