@@ -386,7 +386,7 @@ async fn a_task_whose_answer_is_on_its_way_gives_its_slot_to_the_next() {
         let pool = pool_in(&server, "handover").await;
         let client = async_nats::connect(&server.url).await.unwrap();
         let js = async_nats::jetstream::new(client.clone());
-        // A pool that takes its answer and never confirms it: the worker waits 1 s for the
+        // A pool that takes its answer and never confirms it: the worker waits 2 s for the
         // confirmation, then stores the answer in the result stream.
         let mut silent = client.subscribe("handover.answers.silent").await.unwrap();
         let mut stored = client.subscribe("handover.results.silent").await.unwrap();
@@ -403,7 +403,7 @@ async fn a_task_whose_answer_is_on_its_way_gives_its_slot_to_the_next() {
         // One slot: the silent pool's task has run once its answer arrives.
         let _worker = WorkerProcess::start(&server.url, "handover", 1, false);
         let _held = silent.next().await.expect("the direct answer");
-        // Its answer is on its way (unconfirmed, for up to 1 s): the slot starts the next
+        // Its answer is on its way (unconfirmed, for up to 2 s): the slot starts the next
         // task meanwhile. Before, the slot was held until the answer was stored.
         let gate = marker("handover-gate");
         let next = pool.submit(WAIT_FOR_FILE, gate.to_string_lossy().into_owned());

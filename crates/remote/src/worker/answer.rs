@@ -33,10 +33,10 @@ use crate::nats::publish::publish;
 
 /// How long the pool's confirmation of a direct answer is awaited before the answer goes to
 /// the result stream.
-const DIRECT_LIMIT: Duration = Duration::from_secs(1);
+const DIRECT_LIMIT: Duration = Duration::from_secs(2);
 
 /// How long a worker sends no direct answers after one went unconfirmed past [`DIRECT_LIMIT`].
-const DIRECT_PAUSE: Duration = Duration::from_secs(10);
+const DIRECT_PAUSE: Duration = Duration::from_secs(30);
 
 /// Whether direct answers are being tried: paused for [`DIRECT_PAUSE`] after one timed out.
 #[derive(Debug, Default)]
