@@ -7,8 +7,8 @@ mod common;
 use std::path::Path;
 
 use common::{
-    SQUARE, Server, WAIT_FOR_FILE, WHOAMI, WorkerProcess, make_certificates, marker, registry,
-    watchdog,
+    SQUARE, Server, WAIT_FOR_FILE, WHOAMI, WorkerProcess, make_certificates, marker, pool_id,
+    registry, watchdog,
 };
 use futurepool_remote::async_nats::ConnectOptions;
 use futurepool_remote::{RemotePool, Worker};
@@ -263,6 +263,38 @@ async fn workers_not_allowed_to_answer_directly_answer_through_the_result_stream
         // unanswered, the others without trying (a worker pauses direct answers then).
         assert_eq!(stored_results(&server, "oldperm").await - before, 20);
         assert_eq!(pool.duplicates(), 0);
+        // The pool's consumer of that stream, deleted (by an operator, or by the server after
+        // a long disconnect), is made again, and the answers stored meanwhile are read.
+        let client = ConnectOptions::with_user_and_password("pool".into(), "pool-pw-3".into())
+            .connect(&server.url)
+            .await
+            .unwrap();
+        let stream = futurepool_remote::async_nats::jetstream::new(client)
+            .get_stream("oldperm_results")
+            .await
+            .unwrap();
+        let name = format!("pool-{}", pool_id(&pool));
+        // nats-server 2.9 can fail to delete a consumer whose acks are still being written
+        // ("unlinkat …: directory not empty", an error 500): once its last acks are in, and
+        // again until it is gone.
+        loop {
+            let info = stream.consumer_info(&name).await.unwrap();
+            if info.num_ack_pending == 0 && info.num_pending == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        while let Err(e) = stream.delete_consumer(&name).await {
+            if stream.consumer_info(&name).await.is_err() {
+                break;
+            }
+            eprintln!("deleting the consumer failed, trying again: {e}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let tasks: Vec<_> = (20..25u64).map(|i| pool.submit(SQUARE, i)).collect();
+        for (i, task) in (20u64..).zip(tasks) {
+            assert_eq!(task.await.unwrap(), i * i);
+        }
         pool.shutdown().await;
     })
     .await;

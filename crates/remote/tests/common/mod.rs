@@ -290,6 +290,13 @@ impl Drop for WorkerProcess {
 
 /// Runs `test` under a watchdog: a test that hangs fails after `secs` seconds.
 /// A pool on `server` in `namespace`, with the default settings.
+/// The pool's id, from its `Debug` output.
+pub fn pool_id(pool: &futurepool_remote::RemotePool) -> String {
+    let text = format!("{pool:?}");
+    let start = text.find("pool_id: \"").unwrap() + "pool_id: \"".len();
+    text[start..start + 16].to_owned()
+}
+
 pub async fn pool_in(server: &Server, namespace: &str) -> futurepool_remote::RemotePool {
     futurepool_remote::RemotePool::builder(registry())
         .url(&server.url)
