@@ -26,16 +26,21 @@ fn id() -> TaskId {
     TaskId::next()
 }
 
+/// A queued task with no place in a bounded queue, `interruptible` or not.
+fn promise_task(interruptible: bool) -> Arc<Completion<u32, PromiseWork>> {
+    Arc::new(Completion::queued(
+        interruptible,
+        false,
+        PromiseWork::default(),
+    ))
+}
+
 /// A plain closure's task: `cancel` wins only before `start`; exactly one outcome, and it is
 /// the winner's.
 #[test]
 fn cancel_races_a_worker_that_starts_and_finishes() {
     loom::model(|| {
-        let task = Arc::new(Completion::<u32, PromiseWork>::queued(
-            false,
-            false,
-            PromiseWork::default(),
-        ));
+        let task = promise_task(false);
         let worker = {
             let task = task.clone();
             thread::spawn(move || task.start() && task.finish(Ok(7), || {}).is_ok())
@@ -61,11 +66,7 @@ fn cancel_races_a_worker_that_starts_and_finishes() {
 #[test]
 fn cancel_races_finish_of_a_running_interruptible_task() {
     loom::model(|| {
-        let task = Arc::new(Completion::<u32, PromiseWork>::queued(
-            true,
-            false,
-            PromiseWork::default(),
-        ));
+        let task = promise_task(true);
         assert!(task.start());
         let worker = {
             let task = task.clone();
@@ -86,11 +87,7 @@ fn cancel_races_finish_of_a_running_interruptible_task() {
 #[test]
 fn finished_is_published_after_the_outcome_and_wakes_the_awaiter() {
     loom::model(|| {
-        let task = Arc::new(Completion::<u32, PromiseWork>::queued(
-            false,
-            false,
-            PromiseWork::default(),
-        ));
+        let task = promise_task(false);
         let reader = {
             let task = task.clone();
             thread::spawn(move || {
@@ -122,11 +119,7 @@ fn finished_is_published_after_the_outcome_and_wakes_the_awaiter() {
 #[test]
 fn cancel_wakes_the_runner_watching_for_it_and_the_awaiter() {
     loom::model(|| {
-        let task = Arc::new(Completion::<u32, PromiseWork>::queued(
-            true,
-            false,
-            PromiseWork::default(),
-        ));
+        let task = promise_task(true);
         assert!(task.start());
         let owner = {
             let task = task.clone();
