@@ -133,12 +133,7 @@ async fn read(consumer: &PullConsumer, waiting: &Waiting, stop: &CancellationTok
         };
         match next {
             Some(Ok(message)) => {
-                match codec::decode::<Answer>(&message.payload) {
-                    Ok(answer) => waiting.deliver(answer.id, answer.result),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "dropped a result message that does not decode")
-                    }
-                }
+                hand_over(waiting, &message.payload, "a result message");
                 if let Err(e) = message.ack().await {
                     tracing::debug!(error = %e, "could not ack a result");
                 }
@@ -169,10 +164,7 @@ pub(crate) async fn listen_answers(
     stop: CancellationToken,
 ) {
     while let Some(message) = next_until(&mut answers, &stop).await {
-        match codec::decode::<Answer>(&message.payload) {
-            Ok(answer) => waiting.deliver(answer.id, answer.result),
-            Err(e) => tracing::warn!(error = %e, "dropped a direct answer that does not decode"),
-        }
+        hand_over(&waiting, &message.payload, "a direct answer");
         if let Some(reply) = message.reply
             && let Err(e) = client.publish(reply, bytes::Bytes::new()).await
         {
@@ -197,6 +189,15 @@ pub(crate) async fn listen_started(
         }
     }
     let _ = notices.unsubscribe().await;
+}
+
+/// Hands the answer encoded in `payload` (`what` names where it came from) to its task; one
+/// that does not decode is dropped with a log line.
+fn hand_over(waiting: &Waiting, payload: &[u8], what: &str) {
+    match codec::decode::<Answer>(payload) {
+        Ok(answer) => waiting.deliver(answer.id, answer.result),
+        Err(e) => tracing::warn!(error = %e, "dropped {what} that does not decode"),
+    }
 }
 
 /// The next message of `subscriber`; `None` once `stop` fires or the subscription ends.
