@@ -98,7 +98,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn retryable_errors_are_tried_again_within_the_patience_and_others_are_not() {
         let tries = AtomicU32::new(0);
-        let published = retry_within("s", Duration::from_secs(1), || {
+        let retried = retry_within("s", Duration::from_secs(1), || {
             let n = tries.fetch_add(1, Ordering::Relaxed);
             async move {
                 match n {
@@ -106,8 +106,10 @@ mod tests {
                     _ => Ok(7),
                 }
             }
-        })
-        .await;
+        });
+        let published = tokio::time::timeout(Duration::from_secs(5), retried)
+            .await
+            .expect("the retries ended");
         assert_eq!((published.unwrap(), tries.load(Ordering::Relaxed)), (7, 3));
 
         let tries = AtomicU32::new(0);
