@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use async_nats::HeaderMap;
-use common::{SQUARE, Server, WorkerProcess, pool_in, watchdog};
+use common::{SQUARE, Server, WorkerProcess, pool_id, pool_in, watchdog};
 use futures::StreamExt;
 
 /// A task message's headers as a pool would set them, with `reply_to` and `attempts`.
@@ -119,6 +119,40 @@ async fn forged_task_messages_are_terminated_and_real_tasks_keep_being_served() 
                 .await
                 .is_err(),
             "a worker published outside its namespace"
+        );
+        pool.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_answer_cannot_make_the_pool_publish_where_its_reply_subject_says() {
+    watchdog(40, async {
+        let server = Server::start();
+        let ns = "reflect";
+        let pool = pool_in(&server, ns).await;
+        let client = async_nats::connect(&server.url).await.unwrap();
+        let js = async_nats::jetstream::new(client.clone());
+        let answers = format!("{ns}.answers.{}", pool_id(&pool));
+        // A forged answer whose reply subject is the server's API: an empty message there
+        // deletes the task stream.
+        client
+            .publish_with_reply(
+                answers.clone(),
+                format!("$JS.API.STREAM.DELETE.{ns}_tasks"),
+                "garbage".into(),
+            )
+            .await
+            .unwrap();
+        // Then one with an inbox for a reply: once it is confirmed, the first was read.
+        let reply = client
+            .request(answers, "garbage".into())
+            .await
+            .expect("an answer with an inbox for a reply is confirmed");
+        assert!(reply.payload.is_empty());
+        assert!(
+            js.get_stream(format!("{ns}_tasks")).await.is_ok(),
+            "the pool replied to the forged subject: the task stream is gone"
         );
         pool.shutdown().await;
     })

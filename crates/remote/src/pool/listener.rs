@@ -154,9 +154,13 @@ async fn read(consumer: &PullConsumer, waiting: &Waiting, stop: &CancellationTok
     }
 }
 
+/// What the reply subject of a direct answer must start with to be confirmed: NATS clients'
+/// inboxes (`_INBOX.…` by default, and prefixes such as `_INBOX_worker`).
+const INBOX_PREFIX: &str = "_INBOX";
+
 /// Hands each answer sent on the pool's answer subject to its task and confirms it to its
-/// worker with an empty reply, until `stop` fires. An answer that does not decode is
-/// confirmed too (the result stream would get the same bytes) and dropped with a log line.
+/// worker with an empty reply on its inbox, until `stop` fires. An answer that does not decode
+/// is confirmed too (the result stream would get the same bytes) and dropped with a log line.
 pub(crate) async fn listen_answers(
     mut answers: Subscriber,
     client: Client,
@@ -165,9 +169,16 @@ pub(crate) async fn listen_answers(
 ) {
     while let Some(message) = next_until(&mut answers, &stop).await {
         hand_over(&waiting, &message.payload, "a direct answer");
-        if let Some(reply) = message.reply
-            && let Err(e) = client.publish(reply, bytes::Bytes::new()).await
-        {
+        let Some(reply) = message.reply else { continue };
+        // The reply subject is the sender's word: an empty message on a subject of the
+        // server's API (`$JS.API.STREAM.DELETE.…`) is a request that acts, made with the
+        // pool's rights. Only an inbox is answered; a worker whose inbox prefix does not start
+        // with `_INBOX` gets no confirmation and stores its answers in the result stream.
+        if !reply.as_str().starts_with(INBOX_PREFIX) {
+            tracing::warn!(reply = %reply, "a direct answer asked for its confirmation outside any inbox: not confirmed");
+            continue;
+        }
+        if let Err(e) = client.publish(reply, bytes::Bytes::new()).await {
             tracing::debug!(error = %e, "could not confirm a direct answer");
         }
     }
